@@ -1,0 +1,134 @@
+"""The one model contract every EntertainAI model satisfies, and the explicit table of kinds.
+
+A fitted model saves to a *directory* of safe formats: ``model.json`` (kind + frozen config as
+JSON) plus arrays (``.npz`` without pickle, ``.safetensors``, Keras files). That directory is at
+once the Ray Train checkpoint, the registry artifact and what a Serve replica loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from entertainai.errors import ArtifactError, NotFittedError
+
+MODEL_FILE = "model.json"
+
+# kind -> "module:Class". Lazy strings, so that loading a recommender never imports TensorFlow.
+MODEL_KINDS: dict[str, str] = {
+    "popularity": "entertainai.recommend.popularity:Popularity",
+    "item_knn": "entertainai.recommend.knn:ItemKNN",
+    "user_knn": "entertainai.recommend.knn:UserKNN",
+}
+
+
+class Model:
+    """Base of every model: a frozen ``Config`` dataclass, ``save(dir)`` and ``load(dir)``.
+
+    Subclasses set ``kind`` and ``Config`` and implement ``_save_state``/``_load_state``;
+    ``__init__`` only stores the config (fitted state ends in ``_``, scikit-learn style).
+    """
+
+    kind: ClassVar[str]
+    Config: ClassVar[type]
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config if config is not None else self.Config()
+        self.fitted_ = False
+
+    @classmethod
+    def from_params(cls, **params: Any) -> Self:
+        """Build from a flat dict (a Tune ``param_space`` sample or CLI ``key=value`` pairs)."""
+        return cls(config_from_dict(cls.Config, params))
+
+    def check_fitted(self) -> None:
+        if not self.fitted_:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() or load()")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        self.check_fitted()
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        self._save_state(directory)
+        header = {"kind": self.kind, "config": dataclasses.asdict(self.config)}
+        (directory / MODEL_FILE).write_text(json.dumps(header, indent=2, sort_keys=True))
+        return directory
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Self:
+        directory = Path(path)
+        header = read_header(directory)
+        if header["kind"] != cls.kind:
+            raise ArtifactError(f"{directory}: holds a {header['kind']!r} model, not {cls.kind!r}")
+        model = cls(config_from_dict(cls.Config, header["config"]))
+        try:
+            model._load_state(directory)
+        except (OSError, KeyError, ValueError) as exc:
+            raise ArtifactError(f"{directory}: cannot load {cls.kind} state: {exc}") from None
+        model.fitted_ = True
+        return model
+
+    def _save_state(self, directory: Path) -> None:
+        raise NotImplementedError
+
+    def _load_state(self, directory: Path) -> None:
+        raise NotImplementedError
+
+
+def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
+    """Build a config dataclass, refusing unknown keys (a typo must not be silently ignored)."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(
+            f"unknown {config_cls.__name__} parameters {unknown}; known: {sorted(names)}"
+        )
+    converted = {}
+    for f in dataclasses.fields(config_cls):
+        if f.name in values:
+            value = values[f.name]
+            if isinstance(value, list):  # JSON has no tuples
+                value = tuple(value)
+            converted[f.name] = value
+    return config_cls(**converted)
+
+
+def read_header(directory: Path) -> dict[str, Any]:
+    marker = directory / MODEL_FILE
+    if not marker.is_file():
+        raise ArtifactError(f"{directory}: not a model directory (no {MODEL_FILE})")
+    try:
+        header = json.loads(marker.read_text())
+        header["kind"], header["config"]  # noqa: B018 - presence check
+    except (ValueError, KeyError, TypeError):
+        raise ArtifactError(f"{marker}: unreadable model header") from None
+    return header
+
+
+def model_class(kind: str) -> type[Model]:
+    if kind not in MODEL_KINDS:
+        raise ArtifactError(f"unknown model kind {kind!r}; known: {sorted(MODEL_KINDS)}")
+    module, name = MODEL_KINDS[kind].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_model(path: str | os.PathLike[str]) -> Model:
+    """Load any model directory, whatever its kind."""
+    header = read_header(Path(path))
+    return model_class(header["kind"]).load(path)
+
+
+def save_arrays(path: Path, **arrays: np.ndarray) -> None:
+    np.savez(path, **arrays)
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    # allow_pickle=False: an artifact can never execute code when a server loads it.
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}

@@ -1,0 +1,115 @@
+"""One contract suite, parametrised over every registered recommender."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from entertainai.errors import InputError, NotFittedError
+from entertainai.model import load_model
+from entertainai.recommend import RECOMMENDERS, Filters, InteractionData, create
+
+# Small hyperparameters keep every model fast on the tiny data.
+FAST_PARAMS: dict[str, dict[str, object]] = {
+    "bpr": {"epochs": 30},
+    "two_tower": {"epochs": 30},
+    "als": {"iterations": 8},
+}
+
+
+def fitted(kind: str, data: InteractionData):
+    return create(kind, **FAST_PARAMS.get(kind, {})).fit(data)
+
+
+@pytest.fixture(scope="module", params=RECOMMENDERS)
+def model(request, data):
+    return fitted(request.param, data)
+
+
+def test_recommend_shapes_and_order(model, data):
+    recs = model.recommend(["u0", "u31", "u5"], k=5)
+    assert recs.item_ids.shape == (3, 5) and recs.scores.shape == (3, 5)
+    assert np.all(np.diff(recs.scores, axis=1) <= 1e-6)  # sorted best first
+    assert all(i in set(data.item_ids) for i in recs.item_ids.ravel() if i)
+
+
+def test_excludes_seen_items(model, data):
+    seen = set(data.item_ids[data.matrix[data.user_index()["u0"]].indices])
+    recs = model.recommend(["u0"], k=10, filters=None)
+    assert not seen & set(recs.item_ids[0])
+    with_seen = model.recommend(["u0"], k=len(data.item_ids), exclude_seen=False)
+    assert seen <= set(with_seen.item_ids[0])
+
+
+def test_filters_apply(model):
+    recs = model.recommend(
+        ["u0", "u40"], k=8, filters=Filters(include_genres=("romance",), max_maturity="PG")
+    )
+    for item in recs.item_ids.ravel():
+        if item:
+            n = int(item[1:])
+            assert n % 2 == 1 and n % 4 != 0 and n != 10
+
+
+def test_unavailable_items_never_recommended(model):
+    recs = model.recommend(["u0", "u1", "u30"], k=20)
+    assert "i10" not in set(recs.item_ids.ravel())
+
+
+def test_unknown_user_gets_cold_start_list(model):
+    recs = model.recommend(["nobody"], k=5)
+    assert len(recs.row(0)) == 5
+
+
+def test_learns_planted_tastes(model, data):
+    """Group A users should get mostly genre-A items; the popularity baseline is exempt."""
+    if model.kind in ("popularity", "trending"):
+        pytest.skip("non-personalised baseline")
+    recs = model.recommend([f"u{u}" for u in range(30)], k=5)
+    even = np.mean([int(i[1:]) % 2 == 0 for i in recs.item_ids.ravel() if i])
+    assert even > 0.7
+
+
+def test_similar_items(model):
+    sims = model.similar_items(["i0", "i1"], k=4)
+    assert sims.item_ids.shape == (2, 4)
+    assert "i0" not in sims.item_ids[0] and "i1" not in sims.item_ids[1]
+    with pytest.raises(InputError):
+        model.similar_items(["no-such-item"])
+
+
+def test_score_is_pairwise(model):
+    scores = model.score(["u0", "u1", "u0"], ["i0", "i2", "missing"])
+    assert scores.shape == (3,)
+    assert np.isfinite(scores[:2]).all() and np.isnan(scores[2])
+
+
+def test_save_load_roundtrip(model, tmp_path: Path):
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    users = ["u0", "u33", "nobody"]
+    a, b = model.recommend(users, k=7), loaded.recommend(users, k=7)
+    np.testing.assert_array_equal(a.item_ids, b.item_ids)
+    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", RECOMMENDERS)
+def test_unfitted_raises(kind):
+    with pytest.raises(NotFittedError):
+        create(kind).recommend(["u0"])
+
+
+@pytest.mark.parametrize("kind", RECOMMENDERS)
+def test_deterministic_under_seed(kind, data):
+    a = fitted(kind, data).recommend(["u0", "u40"], k=5)
+    b = fitted(kind, data).recommend(["u0", "u40"], k=5)
+    np.testing.assert_array_equal(a.item_ids, b.item_ids)
+
+
+def test_unknown_kind_and_params():
+    with pytest.raises(InputError):
+        create("nope")
+    with pytest.raises(ValueError, match="unknown"):
+        create("item_knn", neighbours=3)
