@@ -51,6 +51,17 @@ class Recommender(Model):
     predicts_ratings: bool = False
 
     def fit(self, data: InteractionData) -> Self:
+        self._prepare(data)
+        self._fit(data)
+        self.fitted_ = True
+        return self
+
+    def _prepare(self, data: InteractionData) -> None:
+        """The shared fitted state (id maps, seen items, popularity), apart from the model math.
+
+        Separate from ``fit`` so that weights trained elsewhere (a Ray TorchTrainer) can be
+        adopted without running ``_fit`` again.
+        """
         if data.n_users == 0 or data.n_items == 0:
             raise InputError("cannot fit a recommender on an empty interaction matrix")
         self.user_ids_ = data.user_ids
@@ -59,9 +70,6 @@ class Recommender(Model):
         self.catalogue_ = data.catalogue
         self.popularity_ = np.asarray(data.matrix.sum(axis=0)).ravel().astype(np.float32)
         self._build_index()
-        self._fit(data)
-        self.fitted_ = True
-        return self
 
     def _build_index(self) -> None:
         self._user_index = {u: i for i, u in enumerate(self.user_ids_.tolist())}

@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create .venv if needed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export RAY_USAGE_STATS_ENABLED := 0
+
+.PHONY: run test test-fast install lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: demo data, default models trained on a local Ray, registered, evaluated.
+run: $(STAMP)
+	$(BIN)/python -m train.pipeline $(ARGS)
+
+## The whole test suite (unit, contract, Ray and Serve integration).
+test: $(STAMP)
+	$(BIN)/python -m pytest $(ARGS)
+
+## Everything but the tests marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not cluster" $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check entertainai train tune deployments tests benchmarks
+
+clean:
+	rm -rf runs .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``entertainai`` command line."""

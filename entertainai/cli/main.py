@@ -1,0 +1,49 @@
+"""``entertainai`` — data, models, evaluation and training from the shell.
+
+Every command has ``--help``. Errors meant for the user (bad files, unknown models) print one
+line naming the file, line or field and exit with status 2; they never print a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from entertainai.cli import data_cmd, models_cmd, recommend_cmd
+from entertainai.errors import EntertainAIError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="entertainai",
+        description="EntertainAI: recommendations, generation, analytics and moderation.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    data_cmd.add_parser(commands)
+    models_cmd.add_parser(commands)
+    recommend_cmd.add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except EntertainAIError as exc:
+        print(f"entertainai: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("entertainai: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

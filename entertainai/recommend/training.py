@@ -1,0 +1,81 @@
+"""Fit → evaluate → register, the one pipeline the CLI, Ray Train jobs and Tune trials share."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+from entertainai.data.dataset import Dataset
+from entertainai.data.splits import Split, split
+from entertainai.recommend.base import Recommender, create
+from entertainai.recommend.evaluation import EvaluationResult, evaluate
+from entertainai.recommend.interactions import InteractionData
+from entertainai.registry import ModelVersion, Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    kind: str
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    split: str = "random:0.2:42"
+    k: int = 10
+    eval_users: int | None = 2000  # evaluate on a seeded sample of test users (None: all)
+    name: str | None = None  # registry name; defaults to the kind
+
+
+@dataclass
+class Prepared:
+    """A dataset loaded once and split, reused by every model trained on it."""
+
+    dataset: Dataset
+    split: Split
+    train: InteractionData
+    full: InteractionData
+
+
+def prepare(dataset_uri: str, split_spec: str) -> Prepared:
+    ds = Dataset.open(dataset_uri)
+    interactions, items, users = ds.interactions, ds.items, ds.users
+    parts = split(interactions, split_spec)
+    return Prepared(
+        dataset=ds,
+        split=parts,
+        train=InteractionData.from_tables(parts.train, items, users),
+        full=InteractionData.from_tables(interactions, items, users),
+    )
+
+
+def fit_and_evaluate(prepared: Prepared, spec: TrainSpec) -> tuple[Recommender, EvaluationResult]:
+    """Fit on the train split and evaluate on the test split (full ranking)."""
+    model = create(spec.kind, **spec.params).fit(prepared.train)
+    result = evaluate(model, prepared.split.test, spec.k, name=spec.name or spec.kind, max_users=spec.eval_users)
+    return model, result
+
+
+def register(
+    registry: Registry,
+    model: Recommender,
+    result: EvaluationResult,
+    prepared: Prepared,
+    spec: TrainSpec,
+    *,
+    refit_on_full: bool = True,
+) -> ModelVersion:
+    """Register the model; by default refit on all interactions first (metrics from the split)."""
+    final = create(spec.kind, **spec.params).fit(prepared.full) if refit_on_full else model
+    with tempfile.TemporaryDirectory() as tmp:
+        final.save(tmp)
+        return registry.register(
+            spec.name or spec.kind,
+            tmp,
+            kind=spec.kind,
+            config=dataclasses.asdict(final.config),
+            metrics={**result.metrics, "k": result.k},
+            dataset_hash=prepared.dataset.manifest.content_hash,
+            extra={"split": prepared.split.description, "eval_users": result.n_users},
+        )

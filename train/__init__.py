@@ -1,0 +1,1 @@
+"""Ray jobs: ``ray job submit --working-dir . -- python -m train.<job>``."""
