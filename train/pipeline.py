@@ -16,22 +16,16 @@ from pathlib import Path
 import ray
 
 from entertainai.errors import EntertainAIError
-from entertainai.recommend.evaluation import EvaluationResult, to_markdown, write_report
-from entertainai.recommend.training import Prepared, TrainSpec, fit_and_evaluate, prepare, register
+from entertainai.recommend.evaluation import to_markdown, write_report
+from entertainai.recommend.training import TrainSpec, prepare
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, configure_logging, init_ray
+from train.recommender import train_task
 
 log = logging.getLogger("train.pipeline")
 
 DEFAULT_DATA = "data/demo"
 DEFAULT_MODELS = "popularity,item_knn,user_knn"
-
-
-@ray.remote(num_cpus=1)
-def train_one(prepared: Prepared, spec: TrainSpec, registry_root: str) -> tuple[str, EvaluationResult]:
-    model, result = fit_and_evaluate(prepared, spec)
-    mv = register(Registry(registry_root), model, result, prepared, spec)
-    return mv.ref, result
 
 
 def ensure_dataset(uri: str, n_users: int | None) -> None:
@@ -86,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         TrainSpec(kind.strip(), split=args.split, k=args.k, eval_users=args.eval_users)
         for kind in args.models.split(",") if kind.strip()
     ]
-    refs = [train_one.remote(prepared_ref, spec, registry_root) for spec in specs]
+    refs = [train_task.remote(prepared_ref, spec, registry_root) for spec in specs]
     outcomes = ray.get(refs)
     registry = Registry(registry_root)
     if not args.no_promote:

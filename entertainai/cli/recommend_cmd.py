@@ -62,9 +62,15 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
 
     recommend = commands.add_parser("recommend", help="recommendations from a registered model")
     recommend.add_argument("--model", required=True, help="NAME, NAME@VERSION, NAME@ALIAS or a path")
-    recommend.add_argument("--users", required=True, help="comma-separated user ids")
+    recommend.add_argument(
+        "--users", required=True, help="comma-separated user ids, or with --out: 'all' or a FILE of ids"
+    )
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument("--genre", action="append", default=[], help="only these genres")
+    recommend.add_argument(
+        "--out", help="FILE.parquet or FILE.csv: batch inference on Ray Data (user_id,item_id,rank,score)"
+    )
+    recommend.add_argument("--address", help="Ray cluster for --out (default: a local Ray)")
     recommend.add_argument("--registry", default=None)
     recommend.set_defaults(handler=run_recommend)
 
@@ -106,6 +112,13 @@ def run_recommend(args: argparse.Namespace) -> int:
     from entertainai.recommend.base import Recommender
     from entertainai.recommend.filters import Filters
 
+    if args.out:
+        # Batch inference runs on Ray; the core stays Ray-free, so the job lives in train/.
+        from train.batch_recommend import main as batch_main
+
+        argv = ["--model", args.model, "--users", args.users, "--k", str(args.k), "--out", args.out]
+        argv += ["--registry", args.registry or default_root()]
+        return batch_main(argv + (["--address", args.address] if args.address else []))
     model = load_model(Registry(args.registry).local_path(args.model))
     if not isinstance(model, Recommender):
         raise InputError(f"{args.model} is a {model.kind} model, not a recommender")
