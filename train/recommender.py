@@ -67,7 +67,7 @@ def torch_train_func(config: dict[str, Any]) -> None:
     from entertainai.torch_utils import unwrap
 
     spec: TrainSpec = config["spec"]
-    prepared = prepare(config["data"], spec.split)
+    prepared = prepare(config["data"], spec.split, spec.validation)
     model = create(spec.kind, **spec.params)
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()

@@ -113,21 +113,29 @@ class DatasetWriter:
     ) -> None:
         assert self.root is not None and self._ctx is not None
         if exc_type is None:
-            for name in schemas.TABLES:  # every table exists, even if empty
-                if name not in self._parts:
-                    self.write(name, schemas.empty(name))
-            files = [f for f in list_files(self.root) if f != MANIFEST]
-            self.manifest = Manifest(
-                schema_version=schemas.SCHEMA_VERSION,
-                source=self.source,
-                counts=dict(self._counts),
-                content_hash=sha256_files(self.root, files),
-                created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                skipped_rows=dict(self.skipped_rows),
-                info={"code_version": __version__, **self.info},
-            )
-            self.root.join(MANIFEST).write_bytes(self.manifest.to_json().encode())
+            try:
+                self._commit()
+            except BaseException as commit_error:  # discard the staging directory, then re-raise
+                self._ctx.__exit__(type(commit_error), commit_error, commit_error.__traceback__)
+                raise
         self._ctx.__exit__(exc_type, exc, tb)
+
+    def _commit(self) -> None:
+        assert self.root is not None
+        for name in schemas.TABLES:  # every table exists, even if empty
+            if name not in self._parts:
+                self.write(name, schemas.empty(name))
+        files = [f for f in list_files(self.root) if f != MANIFEST]
+        self.manifest = Manifest(
+            schema_version=schemas.SCHEMA_VERSION,
+            source=self.source,
+            counts=dict(self._counts),
+            content_hash=sha256_files(self.root, files),
+            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            skipped_rows=dict(self.skipped_rows),
+            info={"code_version": __version__, **self.info},
+        )
+        self.root.join(MANIFEST).write_bytes(self.manifest.to_json().encode())
 
 
 class Dataset:

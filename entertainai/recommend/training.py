@@ -26,6 +26,8 @@ class TrainSpec:
     k: int = 10
     eval_users: int | None = 2000  # evaluate on a seeded sample of test users (None: all)
     name: str | None = None  # registry name; defaults to the kind
+    # Tuning evaluates on a validation split carved out of train, never on the test split.
+    validation: str | None = None
 
 
 @dataclass
@@ -38,10 +40,20 @@ class Prepared:
     full: InteractionData
 
 
-def prepare(dataset_uri: str, split_spec: str) -> Prepared:
+def prepare(dataset_uri: str, split_spec: str, validation_spec: str | None = None) -> Prepared:
+    """Load and split once.
+
+    With ``validation_spec`` the train part is split again and its held-out part plays the
+    role of the test split (tuning); ``full`` is then the outer train part, so the test split
+    is never seen.
+    """
     ds = Dataset.open(dataset_uri)
     interactions, items, users = ds.interactions, ds.items, ds.users
     parts = split(interactions, split_spec)
+    if validation_spec:
+        interactions = parts.train
+        inner = split(parts.train, validation_spec)
+        parts = Split(inner.train, inner.test, f"{parts.description}|validation {inner.description}")
     return Prepared(
         dataset=ds,
         split=parts,

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from entertainai.data.dataset import DatasetWriter
 from entertainai.errors import InputError
-from entertainai.fs import Location
+from entertainai.fs import Location, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ class Rows:
     caller filters with :attr:`ok` once all fields are converted, after :meth:`BadRows.settle`.
     """
 
-    def __init__(self, table: pa.Table, lines: np.ndarray, file_name: str, *, unit: str = "") -> None:
+    def __init__(
+        self, table: pa.Table, lines: np.ndarray, file_name: str, *, unit: str = ""
+    ) -> None:
         self.table = table
         self.lines = lines  # 1-based line (or row) number of each row, for messages
         self.file_name = file_name
@@ -100,8 +102,10 @@ class Rows:
         return col if pa.types.is_string(col.type) else col.cast(pa.string())
 
     def _reject_empty(self, name: str, col: pa.Array) -> None:
-        empty = _np_bool(pc.or_kleene(pc.is_null(col), pc.equal(col, "")))
-        self.reject(empty, lambda i: f"field {name!r} is empty")
+        empty = pc.is_null(col)
+        if pa.types.is_string(col.type):
+            empty = pc.or_(empty, pc.equal(col, "").fill_null(True))
+        self.reject(_np_bool(empty), lambda i: f"field {name!r} is empty")
 
     def strings(self, name: str, *, required: bool = True) -> pa.Array:
         """Trimmed text; empty values are bad rows if ``required``, else null."""
@@ -150,23 +154,24 @@ class Rows:
         col = pc.if_else(pa.array(bad), 0.0, col)
         return col if empty is None else pc.if_else(empty, pa.scalar(None, pa.float64()), col)
 
-    def _parse(self, name: str, col: pa.Array, pattern: str, to: pa.DataType, what: str) -> pa.Array:
+    def _parse(
+        self, name: str, col: pa.Array, pattern: str, to: pa.DataType, what: str
+    ) -> pa.Array:
         """Slow path: find the rows that do not parse, then convert the rest."""
         trimmed = pc.utf8_trim_whitespace(col)
-        good = _np_bool(pc.match_substring_regex(trimmed, pattern))
+        good = _np_bool(pc.match_substring_regex(trimmed, pattern), null=False)
         self.reject(~good, lambda i: f"field {name!r}: {_show(col[i])} is not {what}")
         return pc.if_else(pa.array(good), trimmed, "0").cast(to)
 
     def epochs(self, name: str, unit: str) -> pa.Array:
         """UTC millisecond timestamps from integer epochs in ``unit`` (s or ms)."""
-        return self._epoch_ms(name, self.integers(name), unit)
+        return self._epoch_ms(name, self.integers(name).to_numpy(), unit)
 
-    def _epoch_ms(self, name: str, values: pa.Array, unit: str) -> pa.Array:
-        ms = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64)
-        limit = _MAX_EPOCH_MS // TIMESTAMP_UNITS[unit]
-        bad = np.abs(ms) > limit
-        self.reject(bad, lambda i: f"field {name!r}: {ms[i]} is out of range for a timestamp")
-        ms = np.where(bad, 0, ms) * TIMESTAMP_UNITS[unit]
+    def _epoch_ms(self, name: str, values: np.ndarray, unit: str) -> pa.Array:
+        scale = TIMESTAMP_UNITS[unit]
+        bad = ~(np.abs(values) <= _MAX_EPOCH_MS // scale)  # checked before scaling: no overflow
+        self.reject(bad, lambda i: f"field {name!r}: {values[i]} is out of range for a timestamp")
+        ms = np.rint(np.where(bad, 0, values) * scale).astype(np.int64)
         return pa.array(ms, pa.int64()).cast(_TS)
 
     def timestamps(self, name: str, unit: str) -> pa.Array:
@@ -176,15 +181,16 @@ class Rows:
         """
         col = self.column(name)
         if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
-            col = _to_utc(col)
-            self._reject_empty(name, col.cast(pa.int64()).cast(pa.string()))
-            return col.fill_null(0) if col.null_count else col
-        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+            self._reject_empty(name, col)
+            return _to_utc(col).fill_null(pa.scalar(0, _TS))
+        if pa.types.is_integer(col.type):
             return self.epochs(name, unit)
+        if pa.types.is_floating(col.type):  # fractional epochs
+            return self._epoch_ms(name, self.numbers(name).to_numpy(), unit)
         col = pc.utf8_trim_whitespace(self._text(name))
         if not col.null_count:
             try:
-                return self._epoch_ms(name, col.cast(pa.int64()), unit)
+                return self._epoch_ms(name, col.cast(pa.int64()).to_numpy(), unit)
             except pa.ArrowInvalid:
                 pass
             for target in (_TS, pa.timestamp("ms")):  # offsets given, or none given
@@ -239,8 +245,9 @@ def _to_utc(col: pa.Array) -> pa.Array:
     return col.cast(_TS)
 
 
-def _np_bool(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return np.asarray(mask.fill_null(True).to_numpy(zero_copy_only=False), dtype=bool)
+def _np_bool(mask: pa.Array | pa.ChunkedArray, *, null: bool = True) -> np.ndarray:
+    """A boolean mask as numpy; a null counts as ``null`` (True: in doubt, a row is bad)."""
+    return np.asarray(mask.fill_null(null).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _show(value: pa.Scalar) -> str:
@@ -265,7 +272,10 @@ class BadRows:
         self.writer.skip(rows.file_name, rows.n_bad)
         logger.warning(
             "skipped %d bad rows in %s, the first at %s: %s",
-            rows.n_bad, rows.file_name, rows.location(line), message,
+            rows.n_bad,
+            rows.file_name,
+            rows.location(line),
+            message,
         )
 
 
@@ -310,7 +320,7 @@ class _Stream:
 
     def read(self, n: int = -1) -> bytes:
         while True:
-            chunk = self.raw.read(n)
+            chunk = self.raw.read(n if n >= 0 else None)
             if self.bar is not None:
                 self.bar.update(len(chunk))
             if not self.double_colon:
@@ -386,11 +396,14 @@ def read_text(
     """Stream a delimited text file as batches of text rows with physical line numbers.
 
     ``columns`` names every field of a file without a header, or, for a file with one, the
-    columns to keep (check them first with :func:`require_columns`). Rows with the wrong
-    number of fields come as :meth:`Rows.drop` problems of their batch; blank lines are ignored.
+    columns to keep (an :class:`InputError` names a missing one). Rows with the wrong number
+    of fields come as :meth:`Rows.drop` problems of their batch; blank lines are ignored.
     """
     name = name or posixpath.basename(loc.path)
-    names = text_columns(loc, fmt, name) if fmt.header else columns
+    names = columns
+    if fmt.header:
+        names = text_columns(loc, fmt, name)
+        require_columns(name, names, columns)
     rejected: list[tuple[int, str]] = []
 
     def on_invalid(row: pcsv.InvalidRow) -> str:
@@ -488,7 +501,9 @@ def require_columns(file_name: str, have: list[str], wanted: list[str]) -> None:
     """Raise naming the first of ``wanted`` that ``have`` lacks."""
     for column in wanted:
         if column not in have:
-            raise InputError(f"no column {column!r}; the file has columns {have}", location=file_name)
+            raise InputError(
+                f"no column {column!r}; the file has columns {have}", location=file_name
+            )
 
 
 # --------------------------------------------------------------------------- tables
@@ -506,14 +521,11 @@ def empty_maps(n: int) -> pa.MapArray:
     return pa.MapArray.from_arrays(offsets, pa.array([], pa.string()), pa.array([], pa.string()))
 
 
-def distinct(parts: list[pa.Array], *, numeric: bool = False) -> pa.Array:
-    """Sorted distinct string ids over batches (by number for numeric ids)."""
+def distinct(parts: list[pa.Array]) -> pa.Array:
+    """Sorted distinct string ids over batches."""
     if not parts:
         return pa.array([], pa.string())
-    ids = pc.unique(pa.chunked_array(parts, pa.string()))
-    if numeric:
-        return pa.array(np.sort(ids.cast(pa.int64()).to_numpy())).cast(pa.string())
-    return ids.sort()
+    return pc.unique(pa.chunked_array(parts, pa.string())).sort()
 
 
 # --------------------------------------------------------------------------- generic logs
@@ -552,9 +564,10 @@ def load_log(
             table = _interactions(rows, fields, event_type=event_type, unit=timestamp_unit)
             bad.settle(rows)
             table = rows.filtered(table)
-            writer.write("interactions", table)
-            users.append(pc.unique(table.column("user_id")).combine_chunks())
-            items.append(pc.unique(table.column("item_id")).combine_chunks())
+            if table.num_rows:
+                writer.write("interactions", table)
+            users.append(pc.unique(table.column("user_id")))
+            items.append(pc.unique(table.column("item_id")))
             n += table.num_rows
         logger.info("%s: %d interactions", name, n)
     user_ids, item_ids = distinct(users), distinct(items)
@@ -566,18 +579,19 @@ def load_log(
 def _check_options(column_map: dict[str, str], event_type: str, unit: str) -> None:
     unknown = sorted(set(column_map) - set(FIELDS))
     if unknown:
-        raise InputError(f"unknown fields {unknown}; a column map may name {list(FIELDS)}",
-                         location="column_map")
+        raise InputError(
+            f"unknown fields {unknown}; a column map may name {list(FIELDS)}", location="column_map"
+        )
     if unit not in TIMESTAMP_UNITS:
-        raise InputError(f"{unit!r} is not one of {list(TIMESTAMP_UNITS)}", location="timestamp_unit")
+        raise InputError(
+            f"{unit!r} is not one of {list(TIMESTAMP_UNITS)}", location="timestamp_unit"
+        )
     if not event_type.strip():
         raise InputError("must not be empty", location="event_type")
 
 
 def _log_files(path: str, kind: str) -> list[tuple[Location, str]]:
     """The files to read, each with the name messages use (relative to a given directory)."""
-    from entertainai.fs import resolve
-
     root = resolve(path)
     suffixes = CSV_SUFFIXES if kind == "csv" else PARQUET_SUFFIXES
     if not root.exists():

@@ -1,0 +1,1 @@
+"""Ray Tune searches: ``python -m tune.<search>``."""
