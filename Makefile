@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 export RAY_USAGE_STATS_ENABLED := 0
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test test-fast install lint clean
 

@@ -28,3 +28,11 @@ class ArtifactError(EntertainAIError):
 
 class NotFittedError(EntertainAIError, RuntimeError):
     """A model used before ``fit`` or ``load``."""
+
+
+class Unauthenticated(EntertainAIError):
+    """A request without a valid API key (HTTP 401). The message never contains the key."""
+
+
+class PermissionDenied(EntertainAIError):
+    """A valid API key that lacks the scope an operation needs (HTTP 403)."""

@@ -25,6 +25,13 @@ MODEL_KINDS: dict[str, str] = {
     "popularity": "entertainai.recommend.popularity:Popularity",
     "item_knn": "entertainai.recommend.knn:ItemKNN",
     "user_knn": "entertainai.recommend.knn:UserKNN",
+    "ease": "entertainai.recommend.ease:EASE",
+    "als": "entertainai.recommend.als:ALS",
+    "bpr": "entertainai.recommend.bpr:BPR",
+    "two_tower": "entertainai.recommend.two_tower:TwoTower",
+    "trending": "entertainai.recommend.trending:Trending",
+    "content": "entertainai.recommend.content:Content",
+    "hybrid": "entertainai.recommend.hybrid:Hybrid",
 }
 
 

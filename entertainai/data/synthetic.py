@@ -11,18 +11,24 @@ so every model and analytic can be checked against the truth:
 * users: ``n_segments`` segments, each with a Dirichlet genre-taste prototype and its own
   demographics (``age_band``, ``country``, ``device``, ``plan`` in ``users.attributes``); a
   user's taste is a noisy Dirichlet draw around their segment's prototype.
-* interactions: a user picks item i with probability ∝ popularity_i^a × (taste · genres_i),
-  popularity is Zipf-like; each (user, item) pair occurs at most once. Ratings rise with that
-  affinity (plus user and item biases); events mix rating/view/play/like, ``value`` is the
+* interactions: a user picks a genre k with probability taste_k, then an item i with
+  probability ∝ popularity_i^a × w_ik (its weight in genre k); overall
+  p(i | user) ∝ popularity_i^a × Σ_k taste_k w_ik / Z_k with Z_k = Σ_j popularity_j^a w_jk, so
+  taste is the share of a user's viewing per genre. Popularity is Zipf-like. Each (user, item)
+  pair occurs at most once (later repeats are redrawn). Ratings rise with the affinity
+  taste · w_i (plus user and item biases); events mix rating/view/play/like, ``value`` is the
   rating, the watch fraction or 1.0 (like). Timestamps follow an evening peak and a weekend
-  lift (UTC); ``n_bursts`` items trend for a known window during which their share of
-  interactions is about ``burst_multiplier`` times their usual share.
+  lift (UTC); ``n_bursts`` mid-popularity items trend for a known window, during which every
+  user's chance of picking them is multiplied by ``burst_multiplier`` (the observed lift in
+  share is smaller, ~4-6x for the default 10x, because nobody watches an item twice).
 * texts: reviews (for rating events) and comments on a ``review_fraction`` of interactions.
   Sentiment and emotions follow the rating (1-2 negative: anger/sadness/disgust, 3 neutral,
   4-5 positive: joy/surprise); words come from sentiment, emotion, filler and the item's genre
-  vocabularies. A labelled fraction is toxic (insults; likelier on low ratings) or spam (promo
-  words, links; rating null). Each label family is resampled from its prior with probability
-  ``label_noise``, so classifiers can learn the signal but not perfectly.
+  vocabularies. Label ``rating`` is the user's (latent) rating of the item, for comments too.
+  A fraction is toxic (insults; likelier on low ratings) or spam (promo words and links;
+  rating null, sentiment neutral, no emotions). With probability ``label_noise`` each label
+  family is independently replaced by a random draw (sentiment uniformly, with matching
+  emotions; toxic and spam at their base rates), so the signal is learnable, not perfect.
 
 Ground truth lies under ``extras/ground_truth/`` (``Dataset.extra("ground_truth/<file>")``):
 
@@ -32,15 +38,15 @@ Ground truth lies under ``extras/ground_truth/`` (``Dataset.extra("ground_truth/
 ``users.parquet``       user_id, segment, taste (list<float32> in GENRES order), bias
 ``items.parquet``       item_id, primary_genre, genre_weights (list<float32>), popularity (sums
                         to 1), popularity_rank (1 = most popular), quality (rating bias)
-``bursts.json``         trending items: item_id, start, end (ISO UTC), start_ms, end_ms,
-                        multiplier, share (fraction of in-window interactions redirected)
+``bursts.json``         trending items: item_id, start, end (ISO UTC), start_ms, end_ms (the
+                        window is [start, end)), multiplier
 ``seasonality.json``    hour-of-day weights (UTC, 24), weekday weights (Monday first, 7)
 ``vocabularies.json``   genre, sentiment, emotion, insult, spam, link and filler word lists
 ``texts.parquet``       text_id with its true, noise-free sentiment, emotions, toxic and spam
 ======================  =======================================================================
 
 Generation is vectorised numpy, deterministic by ``seed``, and streamed: users are simulated
-in blocks of 100, each block with its own random stream, and written in Parquet parts of about
+in blocks of 250, each block with its own random stream, and written in Parquet parts of about
 ``chunk_users`` users. The content therefore does not depend on the chunk size, and memory is
 bounded by one chunk plus the (small, compressed) per-user and per-text ground truth.
 """
@@ -51,8 +57,9 @@ import datetime as dt
 import json
 import logging
 import math
+import numbers
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pyarrow as pa
@@ -70,11 +77,17 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEMOGRAPHICS",
     "EMOTIONS",
+    "EMOTION_WORDS",
+    "EVENT_MIX",
     "GENRES",
     "GENRE_WORDS",
+    "HOUR_WEIGHTS",
     "INSULT_WORDS",
+    "LINK_WORDS",
     "SENTIMENTS",
+    "SENTIMENT_WORDS",
     "SPAM_WORDS",
+    "WEEKDAY_WEIGHTS",
     "DemoConfig",
     "generate",
 ]
@@ -83,6 +96,7 @@ __all__ = [
 # Every list is disjoint from every other, so counting words is a model-free check of the
 # planted signal.
 
+# fmt: off
 GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "Action": ("explosion", "chase", "fight", "mission", "soldier", "weapon", "agent", "rescue",
                "battle", "stunt", "hero", "commando"),
@@ -180,21 +194,24 @@ HOUR_WEIGHTS: tuple[float, ...] = (3.0, 2.0, 1.2, 0.8, 0.6, 0.6, 0.8, 1.2, 1.6, 
                                    2.6, 2.6, 2.5, 2.6, 3.0, 3.6, 4.6, 6.0, 7.0, 7.0, 5.8, 4.2)
 WEEKDAY_WEIGHTS: tuple[float, ...] = (1.0, 0.95, 1.0, 1.05, 1.2, 1.5, 1.45)  # Monday first
 
+# fmt: on
+
 EVENT_MIX: dict[str, float] = {"rating": 0.35, "view": 0.3, "play": 0.25, "like": 0.1}
 
-_BLOCK_USERS = 100  # users per random stream: the unit that makes output chunk-independent
+_BLOCK_USERS = 250  # users per random stream: the unit that makes output chunk-independent
 _ID_WIDTH = 5
 _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000
 
-# Ratings: 3 + slope·log(relative affinity) + user bias + item quality + noise, rounded.
-_RATING_CENTER = 2.55
+# Ratings: center + slope·log(G × affinity) + user bias + item quality + noise, rounded to 1-5;
+# G × affinity is 1 for an item that matches the user no better than uniform taste would.
+_RATING_CENTER = 2.75
 _RATING_SLOPE = 1.0
 _RATING_NOISE = 0.7
 _USER_BIAS_SD = 0.3
 _ITEM_QUALITY_SD = 0.35
 _ACTIVITY_SIGMA = 0.7  # log-normal spread of interactions per user
-_OVERSAMPLE = 2.0  # draws per wanted interaction, so repeats can be dropped
+_REDRAWS = 20  # rounds of redrawing repeated items before giving up on them
 
 # Emotion probabilities (over EMOTIONS) of a text by rating 1..5; rating 3 has none.
 _EMOTION_BY_RATING = np.array(
@@ -209,8 +226,8 @@ _EMOTION_BY_RATING = np.array(
 _SECOND_EMOTION = 0.3
 _TOXIC_BY_RATING = np.array([3.0, 2.0, 1.0, 0.5, 0.5])  # toxic texts lean on low ratings
 
-# Text word slots: which vocabulary each word comes from, by text category.
-_SLOTS = ("sentiment", "other_sentiment", "emotion", "genre", "filler", "insult", "spam", "link")
+# Text word slots: which vocabulary each word comes from, by text category, in the order
+# (own sentiment, another sentiment, emotion, item genre, filler, insult, spam, link).
 _SLOT_PROBS = {
     "clean": (0.28, 0.04, 0.14, 0.14, 0.392, 0.005, 0.003, 0.0),
     "toxic": (0.2, 0.03, 0.1, 0.1, 0.32, 0.25, 0.0, 0.0),
@@ -230,7 +247,7 @@ class DemoConfig:
     seed: int = 0
     start: str = "2026-01-01"  # first day (UTC)
     days: int = 60
-    popularity_exponent: float = 1.0  # Zipf exponent of item popularity
+    popularity_exponent: float = 1.2  # Zipf exponent of item popularity
     popularity_weight: float = 1.0  # a in popularity^a x affinity
     segment_concentration: float = 0.3  # Dirichlet alpha of prototypes: lower = more focused
     taste_concentration: float = 40.0  # higher = users closer to their segment prototype
@@ -241,38 +258,61 @@ class DemoConfig:
     toxic_fraction: float = 0.05
     spam_fraction: float = 0.03
     label_noise: float = 0.05
-    chunk_users: int = 20000  # users per Parquet part, rounded up to whole blocks of 100
+    chunk_users: int = 20000  # users per Parquet part, rounded up to whole blocks of 250
 
     def __post_init__(self) -> None:
-        positive = ("n_users", "n_items", "interactions_per_user", "n_segments", "days",
-                    "segment_concentration", "taste_concentration", "burst_hours",
-                    "burst_multiplier", "chunk_users")
+        kinds = {"int": (numbers.Integral, int), "float": (numbers.Real, float), "str": (str, str)}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind, cast = kinds[str(f.type)]
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise InputError(
+                    f"must be {f.type}, got {value!r}", location=f"DemoConfig.{f.name}"
+                )
+            object.__setattr__(self, f.name, cast(value))  # numpy scalars -> plain, for JSON
+        positive = (
+            "n_users",
+            "n_items",
+            "interactions_per_user",
+            "n_segments",
+            "days",
+            "segment_concentration",
+            "taste_concentration",
+            "burst_hours",
+            "burst_multiplier",
+            "chunk_users",
+        )
         for name in positive:
             if not getattr(self, name) > 0:
-                raise InputError(f"must be > 0, got {getattr(self, name)!r}",
-                                 location=f"DemoConfig.{name}")
+                raise InputError(
+                    f"must be > 0, got {getattr(self, name)!r}", location=f"DemoConfig.{name}"
+                )
         for name in ("seed", "n_bursts", "popularity_exponent", "popularity_weight"):
             if getattr(self, name) < 0:
-                raise InputError(f"must be >= 0, got {getattr(self, name)!r}",
-                                 location=f"DemoConfig.{name}")
+                raise InputError(
+                    f"must be >= 0, got {getattr(self, name)!r}", location=f"DemoConfig.{name}"
+                )
         for name in ("review_fraction", "toxic_fraction", "spam_fraction", "label_noise"):
             if not 0.0 <= getattr(self, name) <= 1.0:
-                raise InputError(f"must be in [0, 1], got {getattr(self, name)!r}",
-                                 location=f"DemoConfig.{name}")
+                raise InputError(
+                    f"must be in [0, 1], got {getattr(self, name)!r}", location=f"DemoConfig.{name}"
+                )
         if self.toxic_fraction + self.spam_fraction > 1.0:
-            raise InputError("toxic_fraction + spam_fraction must be <= 1",
-                             location="DemoConfig")
+            raise InputError("toxic_fraction + spam_fraction must be <= 1", location="DemoConfig")
         if self.n_bursts > self.n_items:
-            raise InputError(f"cannot exceed n_items ({self.n_items})",
-                             location="DemoConfig.n_bursts")
+            raise InputError(
+                f"cannot exceed n_items ({self.n_items})", location="DemoConfig.n_bursts"
+            )
         if self.burst_hours > 24 * self.days:
-            raise InputError(f"cannot exceed the {self.days} days simulated",
-                             location="DemoConfig.burst_hours")
+            raise InputError(
+                f"cannot exceed the {self.days} days simulated", location="DemoConfig.burst_hours"
+            )
         try:
             dt.date.fromisoformat(self.start)
         except ValueError:
-            raise InputError(f"not an ISO date (YYYY-MM-DD): {self.start!r}",
-                             location="DemoConfig.start") from None
+            raise InputError(
+                f"not an ISO date (YYYY-MM-DD): {self.start!r}", location="DemoConfig.start"
+            ) from None
 
     @property
     def start_ms(self) -> int:
@@ -306,9 +346,7 @@ def _categorical(
     return np.minimum((cum <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
 
 
-def _categorical_rows(
-    rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray
-) -> np.ndarray:
+def _categorical_rows(rng: np.random.Generator, probs: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """One draw per entry of ``rows`` from that row of ``probs`` (rows unnormalised, > 0).
 
     Shifting row r's CDF by r turns all draws into one ``searchsorted``, without building a
@@ -323,8 +361,7 @@ def _categorical_rows(
 
 
 def _ids(prefix: str, index: np.ndarray) -> pa.Array:
-    text = pc.utf8_lpad(pa.array(index, pa.int64()).cast(pa.string()), width=_ID_WIDTH,
-                        padding="0")
+    text = pc.utf8_lpad(pa.array(index, pa.int64()).cast(pa.string()), width=_ID_WIDTH, padding="0")
     return pc.binary_join_element_wise(prefix, text, "")
 
 
@@ -396,7 +433,7 @@ class _Bursts:
     items: np.ndarray
     start_ms: np.ndarray
     end_ms: np.ndarray
-    share: np.ndarray  # probability an in-window interaction is redirected to the item
+    given_genre: np.ndarray  # (G, n_bursts) p(burst item | genre k draw)
 
 
 @dataclass(frozen=True)
@@ -406,7 +443,7 @@ class _World:
     segments: _Segments
     bursts: _Bursts
     item_ids: pa.Array
-    genre_mass: np.ndarray  # (G,) Z_k = sum_i pop_i^a w_ik
+    genre_present: np.ndarray  # (G,) whether any item has genre k
     item_cdf: np.ndarray  # (G * n_items,) genre k's item CDF, shifted by k
     day_cdf: np.ndarray
     hour_cdf: np.ndarray
@@ -415,7 +452,7 @@ class _World:
 def _catalogue(config: DemoConfig) -> _Catalogue:
     rng = _rng(config.seed, _STREAM_CATALOGUE)
     n, n_genres_total = config.n_items, len(GENRES)
-    primary = _categorical(rng, rng.dirichlet(np.full(n_genres_total, 8.0)), n)
+    primary = _categorical(rng, rng.dirichlet(np.full(n_genres_total, 30.0)), n)
     n_genres = _categorical(rng, np.array([0.4, 0.4, 0.2]), n) + 1
     # Secondary genres: a random order of the other genres, cut to 0-2 of them.
     keys = rng.random((n, n_genres_total))
@@ -517,8 +554,9 @@ def _segments(config: DemoConfig) -> _Segments:
     return _Segments(share, prototypes, demographics)
 
 
-def _bursts(config: DemoConfig, catalogue: _Catalogue, segments: _Segments,
-            genre_mass: np.ndarray, pop_a: np.ndarray) -> _Bursts:
+def _bursts(
+    config: DemoConfig, catalogue: _Catalogue, genre_mass: np.ndarray, pop_a: np.ndarray
+) -> _Bursts:
     rng = _rng(config.seed, _STREAM_BURSTS)
     # Mid-popularity items (ranks 10%-60%), so a burst stands out against their usual share.
     order = np.argsort(-catalogue.popularity)
@@ -529,21 +567,15 @@ def _bursts(config: DemoConfig, catalogue: _Catalogue, segments: _Segments,
     start = (config.start_ms + rng.random(config.n_bursts) * span_ms).astype(np.int64)
     start -= start % _HOUR_MS
     end = start + int(config.burst_hours * _HOUR_MS)
-    # Usual share of each burst item, with segment prototypes standing in for user tastes.
-    mix = segments.prototypes * genre_mass
-    mix /= mix.sum(axis=1, keepdims=True)
-    per_genre = pop_a[items, None] * catalogue.weights[items] / np.maximum(genre_mass, 1e-300)
-    usual = segments.share @ (mix @ per_genre.T)
-    share = np.clip((config.burst_multiplier - 1) * usual / (1 - usual), 0.0, 0.5)
-    return _Bursts(items, start, end, share)
+    given_genre = pop_a[items, None] * catalogue.weights[items] / np.maximum(genre_mass, 1e-300)
+    return _Bursts(items, start, end, given_genre.T)
 
 
 def _world(config: DemoConfig) -> _World:
     catalogue = _catalogue(config)
     segments = _segments(config)
-    # Choosing i with p ∝ pop_i^a (taste·w_i) = Σ_k taste_k Z_k (pop_i^a w_ik / Z_k) is a
-    # mixture: draw a genre k ∝ taste_k Z_k, then an item from genre k's own distribution.
-    # That costs O(G) per user instead of O(n_items).
+    # p(i | u) ∝ pop_i^a Σ_k taste_k w_ik / Z_k is a mixture: draw a genre k ∝ taste_k, then
+    # an item from genre k's own CDF. That costs O(log n_items) per draw, not O(n_items).
     pop_a = catalogue.popularity**config.popularity_weight
     per_genre = pop_a[:, None] * catalogue.weights  # (n, G)
     genre_mass = per_genre.sum(axis=0)
@@ -557,9 +589,9 @@ def _world(config: DemoConfig) -> _World:
         config=config,
         catalogue=catalogue,
         segments=segments,
-        bursts=_bursts(config, catalogue, segments, genre_mass, pop_a),
+        bursts=_bursts(config, catalogue, genre_mass, pop_a),
         item_ids=catalogue.table.column("item_id").combine_chunks(),
-        genre_mass=genre_mass,
+        genre_present=genre_mass > 0,
         item_cdf=item_cdf,
         day_cdf=np.cumsum(day_weights) / day_weights.sum(),
         hour_cdf=np.cumsum(HOUR_WEIGHTS) / sum(HOUR_WEIGHTS),
@@ -572,7 +604,7 @@ Arrays = dict[str, np.ndarray]
 
 
 def _simulate_block(world: _World, block: int) -> tuple[Arrays, Arrays, Arrays]:
-    """Users, interactions and texts of users [block*100, block*100+100), as numpy arrays."""
+    """Users, interactions and texts of the block-th 250 users, as numpy arrays."""
     config = world.config
     rng = _rng(config.seed, _STREAM_BLOCK, block)
     first = block * _BLOCK_USERS
@@ -606,18 +638,23 @@ def _simulate_users(world: _World, rng: np.random.Generator, first: int, stop: i
 
 def _simulate_interactions(world: _World, rng: np.random.Generator, users: Arrays) -> Arrays:
     config, catalogue = world.config, world.catalogue
-    # Oversample draws with replacement, then keep each user's first `count` distinct items:
-    # that is exactly sequential sampling without replacement, done in one vectorised pass.
-    draws = np.ceil(users["count"] * _OVERSAMPLE).astype(np.int64) + 5
-    local = np.repeat(np.arange(len(users["user"])), draws)
-    genre = _categorical_rows(rng, users["taste"] * world.genre_mass, local)
-    n_items = config.n_items
-    position = np.searchsorted(world.item_cdf, genre + rng.random(len(local)), side="right")
-    item = np.clip(position - genre * n_items, 0, n_items - 1)
+    local = np.repeat(np.arange(len(users["user"])), users["count"])
+    genre_probs = users["taste"] * world.genre_present
+    genre_probs /= genre_probs.sum(axis=1, keepdims=True)
+    genre = _categorical_rows(rng, genre_probs, local)
+    item = _items_in_genre(world, rng, genre)
     ts = _timestamps(world, rng, len(local))
-    item = _redirect_bursts(world, rng, item, ts)
-
-    keep = _first_distinct(local, item, users["count"], n_items)
+    item = _redirect_bursts(world, rng, item, ts, (genre_probs @ world.bursts.given_genre)[local])
+    # A repeated (user, item) is redrawn within the same genre, so taste stays the share of a
+    # user's viewing even once their favourite genre's hits are used up.
+    draws = np.arange(len(local))  # the draws still worth checking: users with repeats
+    for _ in range(_REDRAWS):
+        repeat = draws[_repeats(local[draws], item[draws], config.n_items)]
+        if not len(repeat):
+            break
+        item[repeat] = _items_in_genre(world, rng, genre[repeat])
+        draws = draws[np.isin(local[draws], local[repeat])]
+    keep = np.flatnonzero(~_repeats(local, item, config.n_items))
     keep = keep[np.lexsort((ts[keep], local[keep]))]
     local, item, ts = local[keep], item[keep], ts[keep]
     n = len(local)
@@ -640,11 +677,11 @@ def _simulate_interactions(world: _World, rng: np.random.Generator, users: Array
     value = np.where(event == list(EVENT_MIX).index("rating"), rating, watched)
     value = np.where(event == like, 1.0, value)
     preferred = users["attr:device"][local]
-    device = np.where(rng.random(n) < 0.75, preferred,
-                      rng.integers(0, len(DEMOGRAPHICS["device"]), n))
+    device = np.where(
+        rng.random(n) < 0.75, preferred, rng.integers(0, len(DEMOGRAPHICS["device"]), n)
+    )
     return {
         "user": users["user"][local],
-        "local": local,
         "item": item,
         "ts": ts,
         "event": event,
@@ -659,34 +696,43 @@ def _timestamps(world: _World, rng: np.random.Generator, n: int) -> np.ndarray:
     hour = np.searchsorted(world.hour_cdf, rng.random(n), side="right")
     day = np.minimum(day, len(world.day_cdf) - 1)
     hour = np.minimum(hour, 23)
-    return (world.config.start_ms + day * _DAY_MS + hour * _HOUR_MS
-            + rng.integers(0, _HOUR_MS, n)).astype(np.int64)
+    return (
+        world.config.start_ms + day * _DAY_MS + hour * _HOUR_MS + rng.integers(0, _HOUR_MS, n)
+    ).astype(np.int64)
 
 
 def _redirect_bursts(
-    world: _World, rng: np.random.Generator, item: np.ndarray, ts: np.ndarray
+    world: _World, rng: np.random.Generator, item: np.ndarray, ts: np.ndarray, usual: np.ndarray
 ) -> np.ndarray:
-    bursts = world.bursts
+    """Inside a burst window, multiply each draw's chance of the trending item by m.
+
+    ``usual[:, j]`` is the draw's ordinary chance p of burst item j; redirecting with
+    q = (m-1)p / (1+(m-1)p) makes it q + (1-q)p = mp / (1+(m-1)p), the renormalised m·p.
+    """
+    bursts, lift = world.bursts, world.config.burst_multiplier - 1.0
     item = item.copy()
-    for b, start, end, share in zip(bursts.items, bursts.start_ms, bursts.end_ms, bursts.share,
-                                    strict=True):
-        hit = (ts >= start) & (ts < end) & (rng.random(len(item)) < share)
+    for j, (b, start, end) in enumerate(
+        zip(bursts.items, bursts.start_ms, bursts.end_ms, strict=True)
+    ):
+        redirect = lift * usual[:, j] / (1.0 + lift * usual[:, j])
+        hit = (ts >= start) & (ts < end) & (rng.random(len(item)) < redirect)
         item[hit] = b
     return item
 
 
-def _first_distinct(
-    local: np.ndarray, item: np.ndarray, count: np.ndarray, n_items: int
-) -> np.ndarray:
-    """Draw indices of each user's first ``count[user]`` distinct items (``local`` is sorted)."""
+def _items_in_genre(world: _World, rng: np.random.Generator, genre: np.ndarray) -> np.ndarray:
+    n_items = world.config.n_items
+    position = np.searchsorted(world.item_cdf, genre + rng.random(len(genre)), side="right")
+    return np.clip(position - genre * n_items, 0, n_items - 1)
+
+
+def _repeats(local: np.ndarray, item: np.ndarray, n_items: int) -> np.ndarray:
+    """Mask of draws whose (user, item) already occurred in an earlier draw."""
     key = local.astype(np.int64) * n_items + item
     order = np.argsort(key, kind="stable")  # stable: equal keys stay in draw order
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = key[order][1:] != key[order][:-1]
-    kept = np.sort(order[first])  # back in draw order, hence grouped by user
-    group_start = np.searchsorted(local[kept], local[kept], side="left")
-    rank = np.arange(len(kept)) - group_start
-    return kept[rank < count[local[kept]]]
+    repeat = np.zeros(len(key), dtype=bool)
+    repeat[order[1:][key[order][1:] == key[order][:-1]]] = True
+    return repeat
 
 
 def _simulate_texts(world: _World, rng: np.random.Generator, inter: Arrays) -> Arrays:
@@ -696,7 +742,7 @@ def _simulate_texts(world: _World, rng: np.random.Generator, inter: Arrays) -> A
     rating = inter["rating"][rows].astype(np.int64)
 
     weight = _TOXIC_BY_RATING[rating - 1]
-    p_toxic = np.minimum(1.0, config.toxic_fraction * weight / max(weight.mean(), 1e-12))
+    p_toxic = np.minimum(1.0, config.toxic_fraction * weight / (weight.mean() if n else 1.0))
     u = rng.random(n)
     toxic_cut = config.spam_fraction + np.minimum(p_toxic, 1.0 - config.spam_fraction)
     category = np.where(u < config.spam_fraction, 2, np.where(u < toxic_cut, 1, 0))
@@ -705,8 +751,7 @@ def _simulate_texts(world: _World, rng: np.random.Generator, inter: Arrays) -> A
     emotions = _emotions(rng, rating) & ~spam[:, None]
 
     lengths = np.where(spam, rng.integers(6, 15, n), rng.integers(8, 21, n))
-    words = _text_words(rng, lengths, category, sentiment, emotions, inter["item"][rows],
-                        catalogue)
+    words = _text_words(rng, lengths, category, sentiment, emotions, inter["item"][rows], catalogue)
 
     noisy = rng.random((3, n)) < config.label_noise  # sentiment, toxic, spam
     label_sentiment = np.where(noisy[0], rng.integers(0, 3, n), sentiment)
@@ -719,7 +764,6 @@ def _simulate_texts(world: _World, rng: np.random.Generator, inter: Arrays) -> A
     label_toxic = np.where(noisy[1], rng.random(n) < config.toxic_fraction, category == 1)
     label_spam = np.where(noisy[2], rng.random(n) < config.spam_fraction, spam)
     return {
-        "row": rows,
         "user": inter["user"][rows],
         "item": inter["item"][rows],
         "kind": inter["event"][rows] == list(EVENT_MIX).index("rating"),  # True: review
@@ -772,8 +816,7 @@ def _text_words(
     # A random one of the text's emotions; texts without one (neutral) use neutral words.
     emotion_mask = emotions[text]
     emotion = np.argmax(rng.random(emotion_mask.shape) * emotion_mask, axis=1)
-    emotion_list = np.where(emotion_mask.any(axis=1), _EMOTION_LIST[emotion],
-                            _SENTIMENT_LIST[1])
+    emotion_list = np.where(emotion_mask.any(axis=1), _EMOTION_LIST[emotion], _SENTIMENT_LIST[1])
     # The item's primary genre most of the time, otherwise any of its genres.
     word_item = item[text]
     pick = (rng.random(n) * catalogue.n_genres[word_item]).astype(int)
@@ -857,11 +900,23 @@ def _texts_table(world: _World, texts: Arrays) -> pa.Table:
     )
 
 
-_TRUTH_USERS = pa.schema([("user_id", pa.string()), ("segment", pa.int32()),
-                          ("taste", pa.list_(pa.float32())), ("bias", pa.float32())])
-_TRUTH_TEXTS = pa.schema([("text_id", pa.string()), ("sentiment", pa.string()),
-                          ("emotions", pa.list_(pa.string())), ("toxic", pa.bool_()),
-                          ("spam", pa.bool_())])
+_TRUTH_USERS = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("segment", pa.int32()),
+        ("taste", pa.list_(pa.float32())),
+        ("bias", pa.float32()),
+    ]
+)
+_TRUTH_TEXTS = pa.schema(
+    [
+        ("text_id", pa.string()),
+        ("sentiment", pa.string()),
+        ("emotions", pa.list_(pa.string())),
+        ("toxic", pa.bool_()),
+        ("spam", pa.bool_()),
+    ]
+)
 
 
 def _matrix_lists(matrix: np.ndarray) -> pa.ListArray:
@@ -927,7 +982,12 @@ def _iso(ms: int) -> str:
 
 
 def _world_truth(world: _World) -> dict[str, bytes]:
-    config, catalogue, segments, bursts = world.config, world.catalogue, world.segments, world.bursts
+    config, catalogue, segments, bursts = (
+        world.config,
+        world.catalogue,
+        world.segments,
+        world.bursts,
+    )
     rank = np.empty(config.n_items, dtype=np.int32)
     rank[np.argsort(-catalogue.popularity, kind="stable")] = np.arange(1, config.n_items + 1)
     items = pa.table(
@@ -948,8 +1008,9 @@ def _world_truth(world: _World) -> dict[str, bytes]:
                 "segment": k,
                 "name": f"{GENRES[top[0]]} & {GENRES[top[1]]} fans",
                 "share": float(segments.share[k]),
-                "prototype": {g: float(p) for g, p in zip(GENRES, segments.prototypes[k],
-                                                          strict=True)},
+                "prototype": {
+                    g: float(p) for g, p in zip(GENRES, segments.prototypes[k], strict=True)
+                },
                 "demographics": {
                     name: {v: float(p) for v, p in zip(DEMOGRAPHICS[name], dist[k], strict=True)}
                     for name, dist in segments.demographics.items()
@@ -964,10 +1025,8 @@ def _world_truth(world: _World) -> dict[str, bytes]:
             "start_ms": int(s),
             "end_ms": int(e),
             "multiplier": config.burst_multiplier,
-            "share": float(q),
         }
-        for b, s, e, q in zip(bursts.items, bursts.start_ms, bursts.end_ms, bursts.share,
-                              strict=True)
+        for b, s, e in zip(bursts.items, bursts.start_ms, bursts.end_ms, strict=True)
     ]
     vocabularies = {
         "genres": GENRE_WORDS,
@@ -981,8 +1040,12 @@ def _world_truth(world: _World) -> dict[str, bytes]:
     }
     return {
         "config.json": _json_bytes(
-            {"config": asdict(config), "genres": GENRES, "event_mix": EVENT_MIX,
-             "demographics": DEMOGRAPHICS}
+            {
+                "config": asdict(config),
+                "genres": GENRES,
+                "event_mix": EVENT_MIX,
+                "demographics": DEMOGRAPHICS,
+            }
         ),
         "segments.json": _json_bytes(segment_list),
         "items.parquet": _parquet_bytes(items),
@@ -1014,13 +1077,16 @@ def generate(
     blocks_per_chunk = math.ceil(config.chunk_users / _BLOCK_USERS)
     truth_users, truth_texts = _ParquetBuffer(_TRUTH_USERS), _ParquetBuffer(_TRUTH_TEXTS)
 
-    with DatasetWriter(out, source="demo", overwrite=overwrite) as writer, tqdm(
-        total=config.n_users, unit="user", desc="demo data", disable=not progress
-    ) as bar:
+    with (
+        DatasetWriter(out, source="demo", overwrite=overwrite) as writer,
+        tqdm(total=config.n_users, unit="user", desc="demo data", disable=not progress) as bar,
+    ):
         writer.write("items", world.catalogue.table)
         for first in range(0, n_blocks, blocks_per_chunk):
-            simulated = [_simulate_block(world, b)
-                         for b in range(first, min(n_blocks, first + blocks_per_chunk))]
+            simulated = [
+                _simulate_block(world, b)
+                for b in range(first, min(n_blocks, first + blocks_per_chunk))
+            ]
             users, inter, texts = (_concat([s[j] for s in simulated]) for j in range(3))
             writer.write("users", _users_table(users))
             writer.write("interactions", _interactions_table(world, inter))
@@ -1038,6 +1104,7 @@ def generate(
             "ground_truth": "extras/ground_truth/",
         }
     assert writer.manifest is not None
-    log.info("demo data: %s in %.1fs -> %s", writer.manifest.counts,
-             time.perf_counter() - began, out)
+    log.info(
+        "demo data: %s in %.1fs -> %s", writer.manifest.counts, time.perf_counter() - began, out
+    )
     return writer.manifest

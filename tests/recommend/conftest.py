@@ -59,3 +59,14 @@ def tables() -> tuple[pa.Table, pa.Table]:
 def data(tables: tuple[pa.Table, pa.Table]) -> InteractionData:
     interactions, items = tables
     return InteractionData.from_tables(interactions, items)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread() -> None:
+    """Tiny torch models train fastest on one intra-op thread; two threads spin-wait badly when
+    a 2-CPU runner is busy (a 1 s fit was seen taking 25 s)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)

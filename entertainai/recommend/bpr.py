@@ -1,0 +1,175 @@
+"""BPR-MF (Rendle et al. 2009) in torch: rank each consumed item above a sampled unseen one.
+
+score(u, i) = p_u . q_i + b_i, trained on (user, positive, negative) triples with the loss
+-log sigmoid(score(u, i) - score(u, j)) plus L2 on the embeddings in the batch. Training is
+exposed as ``build_module`` / ``build_optimizer`` / ``train_epoch`` / ``from_module`` so a Ray
+TorchTrainer runs this same loop per worker (see ``entertainai.torch_utils``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from entertainai.recommend.base import Recommender
+from entertainai.recommend.interactions import InteractionData
+from entertainai.torch_utils import (
+    epoch_rng,
+    module_device,
+    seed_everything,
+    shard,
+    train_locally,
+    unwrap,
+)
+
+
+@dataclass(frozen=True)
+class BPRConfig:
+    factors: int = 64
+    lr: float = 0.01  # Adam
+    weight_decay: float = 1e-3  # L2 on the batch's embeddings (BPR's per-sample regulariser)
+    epochs: int = 30
+    batch_size: int = 256
+    seed: int = 0
+    device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
+
+
+class BPRModule(nn.Module):
+    def __init__(self, n_users: int, n_items: int, factors: int) -> None:
+        super().__init__()
+        self.users = nn.Embedding(n_users, factors)
+        self.items = nn.Embedding(n_items, factors)
+        self.bias = nn.Embedding(n_items, 1)
+        nn.init.normal_(self.users.weight, std=0.1)
+        nn.init.normal_(self.items.weight, std=0.1)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(
+        self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Score margins score(u, pos) - score(u, neg) and each triple's squared norm."""
+        u, i, j = self.users(users), self.items(pos), self.items(neg)
+        margin = (u * (i - j)).sum(-1) + (self.bias(pos) - self.bias(neg)).squeeze(-1)
+        sq_norm = u.pow(2).sum(-1) + i.pow(2).sum(-1) + j.pow(2).sum(-1)
+        return margin, sq_norm
+
+
+def positive_pairs(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(user, item) index of every distinct consumed pair, in CSR order."""
+    m = matrix.tocsr()
+    users = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    return users.astype(np.int64), m.indices.astype(np.int64)
+
+
+def sample_negatives(
+    rng: np.random.Generator,
+    users: np.ndarray,
+    n_items: int,
+    seen_keys: np.ndarray,
+    rounds: int = 3,
+) -> np.ndarray:
+    """Uniform items, redrawn (a few rounds) where the user has consumed them.
+
+    ``seen_keys`` is the sorted array of ``user * n_items + item`` over consumed pairs. A few
+    rounds suffice: what stays a seen item after them only adds a little noise to the loss.
+    """
+    neg = rng.integers(0, n_items, size=len(users))
+    for _ in range(rounds):
+        keys = users * n_items + neg
+        pos = np.searchsorted(seen_keys, keys)
+        hit = seen_keys[np.minimum(pos, len(seen_keys) - 1)] == keys
+        if not hit.any():
+            break
+        neg[hit] = rng.integers(0, n_items, size=int(hit.sum()))
+    return neg
+
+
+class BPR(Recommender):
+    kind = "bpr"
+    Config = BPRConfig
+    config: BPRConfig
+
+    # ---- training, one worker's view -------------------------------------------------------
+
+    def build_module(self, data: InteractionData) -> BPRModule:
+        seed_everything(self.config.seed)  # identical initial weights on every rank
+        return BPRModule(data.n_users, data.n_items, self.config.factors)
+
+    def build_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.Adam(module.parameters(), lr=self.config.lr)
+
+    def train_epoch(
+        self,
+        module: nn.Module,
+        data: InteractionData,
+        optimizer: torch.optim.Optimizer,
+        epoch: int,
+        world_rank: int = 0,
+        world_size: int = 1,
+    ) -> float:
+        """One pass over this rank's shard of the consumed pairs; returns the mean loss."""
+        all_users, all_items = positive_pairs(data.matrix)
+        seen_keys = np.sort(all_users * data.n_items + all_items)
+        mine = shard(len(all_users), self.config.seed, epoch, world_rank, world_size)
+        users, items = all_users[mine], all_items[mine]
+        neg = sample_negatives(
+            epoch_rng(self.config.seed, epoch, world_rank), users, data.n_items, seen_keys
+        )
+        device = module_device(module)
+        module.train()
+        total, n = 0.0, 0
+        for start in range(0, len(users), self.config.batch_size):
+            batch = slice(start, start + self.config.batch_size)
+            u, i, j = (torch.as_tensor(a[batch], device=device) for a in (users, items, neg))
+            margin, sq_norm = module(u, i, j)
+            loss = -F.logsigmoid(margin).mean() + self.config.weight_decay * sq_norm.mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(u)
+            n += len(u)
+        return total / max(n, 1)
+
+    def from_module(self, module: nn.Module, data: InteractionData) -> Self:
+        """Adopt weights trained elsewhere (e.g. by a Ray TorchTrainer) as the fitted state."""
+        self._prepare(data)
+        self._adopt(module)
+        self.fitted_ = True
+        return self
+
+    def _adopt(self, module: nn.Module) -> None:
+        inner = unwrap(module)
+        assert isinstance(inner, BPRModule)
+        self.user_factors_ = inner.users.weight.detach().cpu().numpy().copy()
+        self.item_factors_ = inner.items.weight.detach().cpu().numpy().copy()
+        self.item_bias_ = inner.bias.weight.detach().cpu().numpy().ravel().copy()
+
+    # ---- the recommender contract ----------------------------------------------------------
+
+    def _fit(self, data: InteractionData) -> None:
+        module, self.loss_history_ = train_locally(self, data)
+        self._adopt(module)
+
+    def _user_scores(self, users: np.ndarray) -> np.ndarray:
+        return self.user_factors_[users] @ self.item_factors_.T + self.item_bias_[None, :]
+
+    def _item_vectors(self) -> np.ndarray:
+        return self.item_factors_
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            "user_factors": self.user_factors_,
+            "item_factors": self.item_factors_,
+            "item_bias": self.item_bias_,
+        }
+
+    def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.user_factors_ = arrays["user_factors"]
+        self.item_factors_ = arrays["item_factors"]
+        self.item_bias_ = arrays["item_bias"]

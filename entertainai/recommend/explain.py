@@ -1,0 +1,134 @@
+"""A short reason per recommendation, from arrays the serving layer already holds.
+
+In order of precedence: "New in <genre>" (an item added since the model was fitted);
+"Because you watched <title>" (the user's history item most similar to the recommendation,
+when similar enough); "Trending in <genre>" (in the trending top); otherwise "Popular with
+viewers like you" (the collaborative signal, which has no single item to point at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from entertainai.recommend.catalogue import Catalogue
+
+NEW, WATCHED, TRENDING, POPULAR = "new", "because_you_watched", "trending", "popular_with_similar"
+REASONS = (NEW, WATCHED, TRENDING, POPULAR)
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """Per recommendation (n, k): a reason code, its text, and the history item behind it."""
+
+    reasons: np.ndarray  # str: one of REASONS, "" for padding
+    texts: np.ndarray  # str: what a viewer reads
+    anchors: np.ndarray  # str: item id of "because you watched", else ""
+
+    def row(self, i: int) -> list[tuple[str, str]]:
+        return [(r, t) for r, t in zip(self.reasons[i], self.texts[i], strict=True) if r]
+
+
+def histories_from_seen(seen: sp.csr_matrix, users: np.ndarray) -> list[np.ndarray]:
+    """Each user's consumed item indices from a model's ``seen_`` (empty for ``-1`` users)."""
+    return [
+        seen.indices[seen.indptr[u] : seen.indptr[u + 1]] if u >= 0 else np.zeros(0, np.int64)
+        for u in np.asarray(users).tolist()
+    ]
+
+
+def explain(
+    items: np.ndarray,
+    histories: Sequence[np.ndarray],
+    catalogue: Catalogue,
+    item_vectors: np.ndarray | sp.spmatrix | None = None,
+    *,
+    trending: np.ndarray | None = None,
+    new: np.ndarray | None = None,
+    trending_top: int = 50,
+    min_similarity: float = 0.3,
+) -> Explanations:
+    """Explain recommended item indices ``items`` (n, k; ``-1`` pads) for n users.
+
+    ``histories[r]`` holds row r's consumed item indices; ``item_vectors`` (rows per item,
+    e.g. a content model's TF-IDF matrix) measure similarity and default to genre vectors;
+    ``trending`` holds trending scores per item and ``new`` flags newly added items.
+    """
+    n, k = items.shape
+    vectors = _unit_rows(sp.csr_matrix(catalogue.genres if item_vectors is None else item_vectors))
+    is_trending = _top_mask(trending, trending_top, len(catalogue))
+    is_new = np.zeros(len(catalogue), bool) if new is None else np.asarray(new, bool)
+    genre = _first_genre(catalogue)
+
+    reasons = np.full((n, k), "", dtype=object)
+    texts = np.full((n, k), "", dtype=object)
+    anchors = np.full((n, k), "", dtype=object)
+    for r in range(n):
+        anchor, similarity = _closest_history(items[r], histories[r], vectors)
+        for j, item in enumerate(items[r].tolist()):
+            if item < 0:
+                continue
+            if is_new[item]:
+                reasons[r, j], texts[r, j] = NEW, _in_genre("New", genre[item], "Just added")
+            elif similarity[j] >= min_similarity:
+                reasons[r, j], anchors[r, j] = WATCHED, catalogue.item_ids[anchor[j]]
+                texts[r, j] = f"Because you watched {_title(catalogue, anchor[j])}"
+            elif is_trending[item]:
+                reasons[r, j] = TRENDING
+                texts[r, j] = _in_genre("Trending", genre[item], "Trending now")
+            else:
+                reasons[r, j], texts[r, j] = POPULAR, "Popular with viewers like you"
+    return Explanations(reasons.astype(str), texts.astype(str), anchors.astype(str))
+
+
+def _closest_history(
+    items: np.ndarray, history: np.ndarray, vectors: sp.csr_matrix
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each listed item, the most similar history item and the cosine (-inf if none)."""
+    history = np.asarray(history, np.int64)
+    history = history[(history >= 0) & (history < vectors.shape[0])]
+    if len(history) == 0:
+        return np.zeros(len(items), np.int64), np.full(len(items), -np.inf)
+    sims = (vectors[np.maximum(items, 0)] @ vectors[history].T).toarray()
+    sims[items[:, None] == history[None, :]] = -np.inf  # an item never explains itself
+    best = np.argmax(sims, axis=1)
+    return history[best], sims[np.arange(len(items)), best]
+
+
+def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ m)
+
+
+def _top_mask(scores: np.ndarray | None, top: int, n_items: int) -> np.ndarray:
+    mask = np.zeros(n_items, bool)
+    if scores is None:
+        return mask
+    s = np.zeros(n_items)
+    given = np.asarray(scores, np.float64)[:n_items]
+    s[: len(given)] = given  # items newer than the trending model have no score yet
+    top = min(top, int((s > 0).sum()))
+    if top > 0:
+        mask[np.argpartition(-s, top - 1)[:top]] = True
+    return mask
+
+
+def _first_genre(catalogue: Catalogue) -> np.ndarray:
+    """Each item's first genre name ("" when it has none)."""
+    g = catalogue.genres.tocsr(copy=True)
+    g.sort_indices()  # then a row's first stored column is its first genre
+    first = np.full(len(catalogue), "", dtype=object)
+    has = np.diff(g.indptr) > 0
+    first[has] = catalogue.genre_names[g.indices[g.indptr[:-1][has]]]
+    return first
+
+
+def _in_genre(prefix: str, genre: str, fallback: str) -> str:
+    return f"{prefix} in {genre}" if genre else fallback
+
+
+def _title(catalogue: Catalogue, item: int) -> str:
+    return str(catalogue.titles[item]) or str(catalogue.item_ids[item])

@@ -1,0 +1,769 @@
+"""A durable, append-only log of real-time interactions: the ingestion path of the Serve app.
+
+Layout::
+
+    DIR/LOCK                        flock'd by the one process that has the log open
+    DIR/log.json                    this log's random id, which names its Parquet parts
+    DIR/segments/seg-000001.jsonl   JSON lines: the events of a batch, then {"commit":N}
+    DIR/compacted.json              segments already rolled into Parquet, and where
+
+Durability contract: :meth:`EventLog.append` returns only after the whole batch and its
+commit line are written and fsynced, so the caller acknowledges a batch only once it
+survives ``kill -9`` (and, with ``fsync=True``, power loss). A batch is all-or-nothing:
+lines after the last commit line belong to a write that was cut short and never
+acknowledged, so reopening truncates them (with a warning) and a client retry does not
+count those events twice.
+
+Closed segments are rolled into ``interactions/part-events-<log id>-NNNNNN.parquet`` of a
+dataset (:mod:`entertainai.data.dataset` layout) by :meth:`EventLog.compact`; one part per
+segment, named after it, so re-running a compaction that crashed half-way overwrites rather
+than duplicates, and the logs of several replicas can share one dataset. Their compactions
+must not run at the same time, though: each rewrites the dataset's manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fcntl
+import hashlib
+import hmac
+import json
+import logging
+import math
+import os
+import posixpath
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from entertainai import __version__
+from entertainai.data import schemas
+from entertainai.data.dataset import MANIFEST, Manifest
+from entertainai.errors import ArtifactError, InputError
+from entertainai.fs import Location, list_files, resolve, sha256_files
+
+log = logging.getLogger(__name__)
+
+MAX_ID_LENGTH = 256
+DEFAULT_MAX_FUTURE_S = 300.0
+# 2000-01-01T00:00:00Z. Older timestamps are almost always milliseconds-vs-seconds or
+# unset-clock bugs, and would silently poison time-decayed features.
+MIN_TIMESTAMP = 946_684_800.0
+
+SEGMENTS = "segments"
+COMPACTED = "compacted.json"
+LOCK = "LOCK"
+LOG_INFO = "log.json"
+PART_PREFIX = "part-events-"
+
+_SEGMENT_RE = re.compile(r"^seg-(\d{6,})\.jsonl$")
+_COMMIT_PREFIX = b'{"commit":'
+_TMP_MARK = ".tmp-"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One interaction. ``timestamp`` is UTC unix seconds; ``value`` a rating, fraction or None."""
+
+    user_id: str
+    item_id: str
+    event_type: str
+    value: float | None
+    timestamp: float
+    device: str | None = None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_event(
+    *,
+    user_id: object,
+    item_id: object,
+    event_type: object,
+    value: object = None,
+    timestamp: object = None,
+    device: object = None,
+    now: float | None = None,
+    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+) -> Event:
+    """Build an :class:`Event` from untrusted fields; a missing timestamp means ``now``.
+
+    Raises :class:`InputError` whose location names the offending field.
+    """
+    now = time.time() if now is None else now
+    event = Event(
+        user_id=user_id,  # type: ignore[arg-type]  # checked below
+        item_id=item_id,  # type: ignore[arg-type]
+        event_type=event_type,  # type: ignore[arg-type]
+        value=None if value is None else _number(value, "value"),
+        timestamp=now if timestamp is None else _number(timestamp, "timestamp"),
+        device=device,  # type: ignore[arg-type]
+    )
+    check_event(event, now=now, max_future_s=max_future_s)
+    return event
+
+
+def check_event(
+    event: Event, *, now: float, max_future_s: float = DEFAULT_MAX_FUTURE_S, where: str = ""
+) -> None:
+    """Raise :class:`InputError` naming the field if ``event`` may not enter the log."""
+    for name in ("user_id", "item_id"):
+        _identifier(getattr(event, name), name, where)
+    if event.event_type not in schemas.EVENT_TYPES:
+        raise InputError(
+            f"must be one of {', '.join(schemas.EVENT_TYPES)}",
+            location=f"{where}field 'event_type'",
+        )
+    if event.value is not None and not _is_finite(event.value):
+        raise InputError("must be a finite number or null", location=f"{where}field 'value'")
+    ts = event.timestamp
+    if not _is_finite(ts) or ts < MIN_TIMESTAMP:
+        raise InputError(
+            "must be unix seconds after 2000-01-01 (milliseconds by mistake?)",
+            location=f"{where}field 'timestamp'",
+        )
+    if ts > now + max_future_s:
+        raise InputError(
+            f"is {ts - now:.0f} s in the future (at most {max_future_s:.0f} s allowed)",
+            location=f"{where}field 'timestamp'",
+        )
+    if event.device is not None:
+        _identifier(event.device, "device", where)
+
+
+def _identifier(value: object, name: str, where: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise InputError("must be a non-empty string", location=f"{where}field '{name}'")
+    if len(value) > MAX_ID_LENGTH:
+        raise InputError(
+            f"is longer than {MAX_ID_LENGTH} characters", location=f"{where}field '{name}'"
+        )
+
+
+def _number(value: object, name: str) -> float:
+    # bool is an int subclass; `true` as a rating is a client bug, not 1.0.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError("must be a number", location=f"field '{name}'")
+    return float(value)
+
+
+def _is_finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# --------------------------------------------------------------------------- pseudonyms
+
+
+class Pseudonymizer:
+    """Keyed, stable pseudonyms for user ids, so raw ids never reach the disk.
+
+    HMAC-SHA256 rather than a plain hash: without the secret nobody can confirm a guessed
+    id against the log. 32 hex chars (128 bits) keep collisions out of reach.
+    """
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 16:
+            raise InputError("must be at least 16 bytes", location="pseudonymizer secret")
+        self._secret = secret
+
+    def pseudonymize(self, user_id: str) -> str:
+        return hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def __repr__(self) -> str:  # never show the secret
+        return "Pseudonymizer(secret=***)"
+
+
+# --------------------------------------------------------------------------- line format
+
+
+def _encode(event: Event) -> bytes:
+    # Field order is fixed so every event line starts with b'{"user_id":' (cheap counting).
+    record = {
+        "user_id": event.user_id,
+        "item_id": event.item_id,
+        "event_type": event.event_type,
+        "value": event.value,
+        "timestamp": event.timestamp,
+        "device": event.device,
+    }
+    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode() + b"\n"
+
+
+def _commit_line(n: int) -> bytes:
+    return b'{"commit":%d}\n' % n
+
+
+def _batch_bytes(events: Sequence[Event]) -> bytes:
+    return b"".join(_encode(e) for e in events) + _commit_line(len(events)) if events else b""
+
+
+@dataclass
+class _Scan:
+    events: list[Event]
+    committed_bytes: int  # length of the prefix that ends with the last commit line
+    torn_lines: int  # lines after it, a partial one included
+
+
+def _scan(data: bytes, name: str) -> _Scan:
+    """Parse a segment; events of batches without a commit line are not returned.
+
+    A bad line followed by a later commit is corruption, not a torn tail: raise.
+    """
+    events: list[Event] = []
+    pending: list[Event] = []
+    committed = 0
+    bad_line: int | None = None
+    pos, lineno = 0, 0
+    while (end := data.find(b"\n", pos)) >= 0:
+        line, pos, lineno = data[pos:end], end + 1, lineno + 1
+        if line.startswith(_COMMIT_PREFIX):
+            n = _parse_commit(line)
+            if bad_line is not None or n != len(pending):
+                raise ArtifactError(
+                    f"{name}:{bad_line or lineno}: corrupt event log (damaged line inside a "
+                    "committed batch)"
+                )
+            events.extend(pending)
+            pending = []
+            committed = pos
+        elif bad_line is None:
+            try:
+                pending.append(Event(**json.loads(line)))
+            except (ValueError, TypeError):
+                bad_line = lineno
+    tail = data[committed:]
+    torn = tail.count(b"\n") + (1 if tail and not tail.endswith(b"\n") else 0)
+    return _Scan(events, committed, torn)
+
+
+def _parse_commit(line: bytes) -> int:
+    try:
+        return int(json.loads(line)["commit"])
+    except (ValueError, KeyError, TypeError):
+        return -1  # never matches a batch size: reported as corruption
+
+
+# --------------------------------------------------------------------------- file helpers
+
+
+def _fsync_dir(path: str) -> None:
+    # A new or renamed file is durable only once its directory entry is.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _replace_file(path: str, data: bytes, *, fsync: bool) -> None:
+    """Write ``data`` to ``path`` atomically (temp + fsync + rename + directory fsync)."""
+    tmp = f"{path}{_TMP_MARK}{uuid.uuid4().hex}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        if fsync:
+            os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if fsync:
+        _fsync_dir(os.path.dirname(path))
+
+
+def _segment_number(name: str) -> int:
+    match = _SEGMENT_RE.match(name)
+    assert match, name
+    return int(match.group(1))
+
+
+def _segment_name(number: int) -> str:
+    return f"seg-{number:06d}.jsonl"
+
+
+# --------------------------------------------------------------------------- Parquet side
+
+
+def _to_table(events: Sequence[Event]) -> pa.Table:
+    table = pa.table(
+        {
+            "user_id": pa.array([e.user_id for e in events], pa.string()),
+            "item_id": pa.array([e.item_id for e in events], pa.string()),
+            "event_type": pa.array([e.event_type for e in events], pa.string()),
+            "value": pa.array([e.value for e in events], pa.float32()),
+            "timestamp": pa.array([round(e.timestamp * 1000) for e in events], schemas.TIMESTAMP),
+            "device": pa.array([e.device for e in events], pa.string()),
+        }
+    )
+    return schemas.conform(table, "interactions")
+
+
+def _write_parquet(loc: Location, table: pa.Table) -> None:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    loc.fs.create_dir(posixpath.dirname(loc.path), recursive=True)
+    loc.write_bytes(sink.getvalue().to_pybytes())  # temp + rename locally, one PUT remotely
+    if loc.is_local:
+        _fsync_dir(posixpath.dirname(loc.path))
+
+
+def _event_parts(dataset: Location, log_id: str) -> list[str]:
+    """This log's parts in ``dataset`` (other logs' parts are theirs to erase from)."""
+    prefix = f"{PART_PREFIX}{log_id}-"
+    folder = dataset.join("interactions")
+    return [n for n in folder.listdir() if n.startswith(prefix) and n.endswith(".parquet")]
+
+
+def _refresh_manifest(dataset: Location) -> None:
+    """(Re)write the dataset's manifest last, so readers see the new parts consistently.
+
+    Keeps an existing manifest's source and info; recounts rows from Parquet footers and
+    rehashes the content (O(dataset size), paid once per compaction or erasure).
+    """
+    dataset.fs.create_dir(dataset.path, recursive=True)
+    for name in schemas.TABLES:  # crashed temp writes must not enter the content hash
+        folder = dataset.join(name)
+        for stray in [n for n in folder.listdir() if _TMP_MARK in n]:
+            dataset.fs.delete_file(folder.join(stray).path)
+    counts = {name: _row_count(dataset.join(name)) for name in schemas.TABLES}
+    files = [f for f in list_files(dataset) if f != MANIFEST]
+    marker = dataset.join(MANIFEST)
+    old = Manifest.from_json(marker.read_bytes().decode()) if marker.exists() else None
+    manifest = Manifest(
+        schema_version=schemas.SCHEMA_VERSION,
+        source=old.source if old else "event-log",
+        counts=counts,
+        content_hash=sha256_files(dataset, files),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        skipped_rows=old.skipped_rows if old else {},
+        info=old.info if old else {"code_version": __version__},
+    )
+    marker.write_bytes(manifest.to_json().encode())
+
+
+def _row_count(folder: Location) -> int:
+    total = 0
+    for name in folder.listdir():
+        if name.endswith(".parquet"):
+            with folder.fs.open_input_file(folder.join(name).path) as f:
+                total += pq.ParquetFile(f).metadata.num_rows
+    return total
+
+
+# --------------------------------------------------------------------------- the log
+
+
+class EventLog:
+    """Append-only, crash-safe event log in ``directory`` (one writer process at a time).
+
+    ``fsync=False`` still survives a process crash (the data is in the page cache) but not
+    power loss; use it only for tests and benchmarks. With a ``pseudonymizer`` user ids are
+    stored pseudonymised: :meth:`replay` and the Parquet output carry pseudonyms.
+
+    After opening, ``truncated_lines`` says how many torn lines recovery dropped and
+    ``log_id`` is this log's persistent id (it names its Parquet parts).
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        segment_max_events: int = 100_000,
+        fsync: bool = True,
+        pseudonymizer: Pseudonymizer | None = None,
+        max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    ) -> None:
+        if segment_max_events < 1:
+            raise InputError("must be at least 1", location="segment_max_events")
+        self.directory = os.path.abspath(os.fspath(directory))
+        self.segment_max_events = segment_max_events
+        self.fsync = fsync
+        self.max_future_s = max_future_s
+        self._pseudonymizer = pseudonymizer
+        self._segdir = os.path.join(self.directory, SEGMENTS)
+        # _lock guards the active file and counters (held briefly by append); _maintenance
+        # serialises compact/erase so a slow compaction does not block ingestion.
+        # Order: _maintenance before _lock.
+        self._lock = threading.Lock()
+        self._maintenance = threading.Lock()
+        self._fd: int | None = None
+        self._closed = False
+        self._broken = False
+        self.truncated_lines = 0  # torn lines dropped when this instance opened the log
+        os.makedirs(self._segdir, exist_ok=True)
+        self._lock_fd = self._acquire_process_lock()
+        try:
+            self._recover()
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
+
+    # ----------------------------------------------------------------- open / close
+
+    def _acquire_process_lock(self) -> int:
+        # Two writers would interleave batches and break the commit structure.
+        fd = os.open(os.path.join(self.directory, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(
+                "event log is already open (one writer per directory: give each replica its own)",
+                location=self.directory,
+            ) from None
+        return fd
+
+    def _recover(self) -> None:
+        self.log_id = self._load_log_id()
+        self._compacted, self._datasets = self._load_compacted()
+        names = sorted(
+            (n for n in os.listdir(self._segdir) if _SEGMENT_RE.match(n)), key=_segment_number
+        )
+        for stray in (n for n in os.listdir(self._segdir) if _TMP_MARK in n):
+            os.remove(os.path.join(self._segdir, stray))  # a rewrite that never got renamed
+        finished = [n for n in names if n in self._compacted]
+        for name in finished:  # crash after compacted.json, before deletion: finish it
+            os.remove(os.path.join(self._segdir, name))
+        if finished:
+            log.info("event log %s: removed %d already-compacted segments", self, len(finished))
+            _fsync_dir(self._segdir)
+        self._live = [n for n in names if n not in self._compacted]
+        self._live_events = sum(self._quick_count(n) for n in self._live[:-1])
+        if self._live:
+            self._active_events = self._repair_tail(self._live[-1])
+            self._live_events += self._active_events
+            self._open_active(self._live[-1])
+        else:
+            used = [_segment_number(n) for n in self._compacted] or [0]
+            self._start_segment(max(used) + 1)
+
+    def _quick_count(self, name: str) -> int:
+        # Closed segments were fully committed when closed; count event lines without parsing.
+        with open(os.path.join(self._segdir, name), "rb") as f:
+            data = f.read()
+        return data.count(b'\n{"user_id":') + data.startswith(b'{"user_id":')
+
+    def _repair_tail(self, name: str) -> int:
+        """Truncate an uncommitted tail (a write cut short by a crash); return the event count."""
+        path = os.path.join(self._segdir, name)
+        with open(path, "rb") as f:
+            data = f.read()
+        scan = _scan(data, name)
+        if scan.committed_bytes < len(data):
+            log.warning(
+                "event log %s: truncated %d unacknowledged line(s) (%d bytes) at the end of %s "
+                "left by an interrupted write",
+                self,
+                scan.torn_lines,
+                len(data) - scan.committed_bytes,
+                name,
+            )
+            with open(path, "r+b") as f:
+                f.truncate(scan.committed_bytes)
+                f.flush()
+                os.fsync(f.fileno())
+        self.truncated_lines = scan.torn_lines
+        return len(scan.events)
+
+    def _open_active(self, name: str) -> None:
+        path = os.path.join(self._segdir, name)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._active_size = os.fstat(self._fd).st_size
+
+    def _start_segment(self, number: int) -> None:
+        name = _segment_name(number)
+        self._open_active(name)
+        if self.fsync:
+            _fsync_dir(self._segdir)
+        self._live.append(name)
+        self._active_events = 0
+
+    def close(self) -> None:
+        """Release the file and the process lock; safe to call twice."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            os.close(self._lock_fd)  # releases the flock
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"EventLog({self.directory!r})"
+
+    def __str__(self) -> str:
+        return self.directory
+
+    # ----------------------------------------------------------------- writing
+
+    def append(self, events: Sequence[Event]) -> int:
+        """Validate, write, flush and fsync one batch; return its size once it is durable.
+
+        All-or-nothing: an invalid event rejects the whole batch (:class:`InputError` naming
+        its index and field) and nothing is written.
+        """
+        if not events:
+            return 0
+        now = time.time()
+        for i, event in enumerate(events):
+            check_event(event, now=now, max_future_s=self.max_future_s, where=f"event {i}, ")
+        if self._pseudonymizer is not None:
+            pseudo = self._pseudonymizer.pseudonymize
+            events = [dataclasses.replace(e, user_id=pseudo(e.user_id)) for e in events]
+        payload = _batch_bytes(events)
+        with self._lock:
+            self._check_writable()
+            if self._active_events >= self.segment_max_events:
+                self._rotate_locked()
+            self._write_locked(payload)
+            self._active_events += len(events)
+            self._live_events += len(events)
+        return len(events)
+
+    def _check_writable(self) -> None:
+        if self._closed:
+            raise ArtifactError(f"event log {self} is closed")
+        if self._broken:
+            raise ArtifactError(f"event log {self} hit an I/O error; reopen it to recover")
+
+    def _write_locked(self, payload: bytes) -> None:
+        assert self._fd is not None
+        try:
+            _write_all(self._fd, payload)
+        except OSError:  # e.g. disk full: roll back the partial batch and stay usable
+            self._rollback()
+            raise
+        if self.fsync:
+            try:
+                os.fsync(self._fd)
+            except OSError:
+                # After a failed fsync the kernel may have dropped dirty pages: what is on disk
+                # is unknown, so stop writing; reopening re-validates the file.
+                self._broken = True
+                raise
+        self._active_size += len(payload)
+
+    def _rollback(self) -> None:
+        # The next batch must not land after an uncommitted fragment.
+        assert self._fd is not None
+        try:
+            os.ftruncate(self._fd, self._active_size)
+        except OSError:
+            self._broken = True
+            log.exception("event log %s: could not roll back a failed write", self)
+
+    def _rotate_locked(self) -> None:
+        assert self._fd is not None
+        os.close(self._fd)  # every batch in it is already fsynced
+        self._start_segment(_segment_number(self._live[-1]) + 1)
+
+    # ----------------------------------------------------------------- reading
+
+    def count(self) -> int:
+        """Events held: in live segments plus those compacted into Parquet."""
+        with self._lock:
+            return self._live_events + sum(c["events"] for c in self._compacted.values())
+
+    def replay(self) -> Iterator[Event]:
+        """Committed events of the live (not yet compacted) segments, oldest first.
+
+        Compacted events live in the dataset :meth:`compact` wrote. Meant for rebuilding
+        state at start-up; a compaction running meanwhile moves segments out of its way.
+        """
+        with self._lock:
+            names = list(self._live)
+        for name in names:
+            try:
+                with open(os.path.join(self._segdir, name), "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:  # compacted since the snapshot: its events are in Parquet
+                continue
+            yield from _scan(data, name).events
+
+    # ----------------------------------------------------------------- compaction
+
+    def compact(self, dataset_dir: str, *, include_active: bool = False) -> int:
+        """Roll closed segments into ``dataset_dir/interactions/part-events-*.parquet``.
+
+        Order makes a crash anywhere safe: Parquet parts (named after their segment, so a
+        rerun overwrites) → dataset manifest → ``compacted.json`` (the commit point; replay
+        skips listed segments) → segment deletion (finished on the next open). Returns the
+        number of events compacted. ``include_active`` first closes the active segment.
+        """
+        dataset = resolve(dataset_dir)
+        with self._maintenance:
+            with self._lock:
+                self._check_writable()
+                if include_active and self._active_events:
+                    self._rotate_locked()
+                closed = self._live[:-1]
+            if not closed:
+                return 0
+            if str(dataset) not in self._datasets:
+                # Record the target first, so erase_user also finds parts of an interrupted run.
+                self._datasets.append(str(dataset))
+                self._save_compacted()
+            done = {name: self._compact_segment(name, dataset) for name in closed}
+            _refresh_manifest(dataset)
+            with self._lock:
+                self._compacted.update(done)
+                self._save_compacted()
+                self._live = [n for n in self._live if n not in done]
+                moved = sum(entry["events"] for entry in done.values())
+                self._live_events -= moved
+            for name in closed:
+                os.remove(os.path.join(self._segdir, name))
+            _fsync_dir(self._segdir)
+        log.info("event log %s: compacted %d events into %s", self, moved, dataset)
+        return moved
+
+    def _compact_segment(self, name: str, dataset: Location) -> dict[str, Any]:
+        with open(os.path.join(self._segdir, name), "rb") as f:
+            events = _scan(f.read(), name).events
+        part = None
+        if events:
+            part = f"interactions/{PART_PREFIX}{self.log_id}-{_segment_number(name):06d}.parquet"
+            _write_parquet(dataset.join(part), _to_table(events))
+        return {"dataset": str(dataset), "part": part, "events": len(events)}
+
+    def _load_log_id(self) -> str:
+        path = os.path.join(self.directory, LOG_INFO)
+        if not os.path.exists(path):
+            body = json.dumps({"version": 1, "log_id": uuid.uuid4().hex[:12]}).encode()
+            _replace_file(path, body, fsync=True)
+        try:
+            with open(path, "rb") as f:
+                log_id = json.loads(f.read())["log_id"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ArtifactError(f"{path}: unreadable ({exc})") from None
+        if not isinstance(log_id, str) or not re.fullmatch(r"[0-9a-f]{1,32}", log_id):
+            raise ArtifactError(f"{path}: log_id must be lowercase hex")
+        return log_id
+
+    def _load_compacted(self) -> tuple[dict[str, dict[str, Any]], list[str]]:
+        path = os.path.join(self.directory, COMPACTED)
+        if not os.path.exists(path):
+            return {}, []
+        try:
+            with open(path, "rb") as f:
+                data = json.loads(f.read())
+            return dict(data["segments"]), list(data["datasets"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ArtifactError(f"{path}: unreadable ({exc})") from None
+
+    def _save_compacted(self) -> None:
+        data = {"version": 1, "datasets": self._datasets, "segments": self._compacted}
+        body = json.dumps(data, indent=1, sort_keys=True).encode()
+        _replace_file(os.path.join(self.directory, COMPACTED), body, fsync=True)
+
+    # ----------------------------------------------------------------- erasure
+
+    def erase_user(self, user_id: str) -> int:
+        """Remove every event of ``user_id`` from segments and compacted Parquet (GDPR).
+
+        Each file is rewritten atomically. Returns how many events were removed. Pass the
+        raw id: it is pseudonymised here when the log stores pseudonyms. Appends wait only
+        while the active segment is rewritten.
+        """
+        stored = self._pseudonymizer.pseudonymize(user_id) if self._pseudonymizer else user_id
+        with self._maintenance:
+            with self._lock:
+                self._check_writable()
+                closed = self._live[:-1]
+            # Closed segments never change under appends, so ingestion goes on meanwhile.
+            removed = sum(self._erase_from_segment(name, stored) for name in closed)
+            with self._lock:
+                self._live_events -= removed
+                for name in self._live[len(closed) :]:  # the active one (and any rotated since)
+                    n = self._erase_from_segment(name, stored, active=name == self._live[-1])
+                    self._live_events -= n
+                    removed += n
+            removed += self._erase_from_datasets(stored)
+        log.info("event log %s: erased %d events of one user", self, removed)  # id not logged
+        return removed
+
+    def _erase_from_segment(self, name: str, stored: str, *, active: bool = False) -> int:
+        path = os.path.join(self._segdir, name)
+        with open(path, "rb") as f:
+            events = _scan(f.read(), name).events
+        keep = [e for e in events if e.user_id != stored]
+        if len(keep) == len(events):
+            return 0
+        if active and self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        try:
+            _replace_file(path, _batch_bytes(keep), fsync=True)
+        finally:
+            if active:
+                self._open_active(name)  # the old descriptor points at the replaced file
+        if active:
+            self._active_events = len(keep)
+        return len(events) - len(keep)
+
+    def _erase_from_datasets(self, stored: str) -> int:
+        by_part = {
+            (entry["dataset"], entry["part"]): name
+            for name, entry in self._compacted.items()
+            if entry["part"]
+        }
+        removed = 0
+        for uri in self._datasets:
+            dataset = resolve(uri)
+            stale = False
+            for part in _event_parts(dataset, self.log_id):
+                before, after = self._erase_from_part(dataset.join("interactions", part), stored)
+                stale = stale or after < before
+                segment = by_part.get((uri, f"interactions/{part}"))
+                if segment is None:
+                    continue  # an orphan of a crashed compaction: its segment counts its events
+                entry = self._compacted[segment]
+                # Reconcile with the recorded count rather than subtracting: a rerun after a
+                # crash between this rewrite and compacted.json then fixes count() too.
+                if entry["events"] != after:
+                    removed += entry["events"] - after
+                    with self._lock:  # count() reads these
+                        entry["events"] = after
+                    stale = True
+            if stale:
+                _refresh_manifest(dataset)
+        if removed:
+            self._save_compacted()
+        return removed
+
+    @staticmethod
+    def _erase_from_part(loc: Location, stored: str) -> tuple[int, int]:
+        """Rewrite a part without ``stored``'s rows; return its row counts before and after."""
+        with loc.fs.open_input_file(loc.path) as f:
+            table = pq.read_table(f)
+        keep = table.filter(pc.not_equal(table["user_id"], stored))
+        if keep.num_rows < table.num_rows:
+            _write_parquet(loc, keep)
+        return table.num_rows, keep.num_rows

@@ -1,0 +1,42 @@
+"""train.recommender on a local Ray: a Ray task for CPU models, TorchTrainer for torch ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from entertainai.model import load_model
+from entertainai.registry import Registry
+from train import recommender
+
+
+def test_cpu_model_trains_as_ray_task(ray_session, demo_dir: Path, tmp_path: Path, capsys):
+    rc = recommender.main(
+        ["--data", str(demo_dir), "--model", "ease", "--registry", str(tmp_path / "reg"), "--name", "ease-x"]
+    )
+    assert rc == 0
+    assert "registered ease-x@1" in capsys.readouterr().out
+    mv = Registry(str(tmp_path / "reg")).get("ease-x")
+    assert mv.kind == "ease" and mv.metrics["ndcg"] > 0
+
+
+def test_torch_model_trains_with_torch_trainer(ray_session, demo_dir: Path, tmp_path: Path):
+    rc = recommender.main(
+        [
+            "--data", str(demo_dir), "--model", "bpr", "--smoke-test",
+            "--workers", "2", "--cpus-per-worker", "0.5",
+            "--registry", str(tmp_path / "reg"), "--storage-path", str(tmp_path / "train"),
+        ]
+    )
+    assert rc == 0
+    registry = Registry(str(tmp_path / "reg"))
+    mv = registry.get("bpr")
+    assert mv.metadata["trainer"] == "TorchTrainer" and mv.metrics["epoch"] == 3
+    model = load_model(registry.local_path("bpr"))  # the registered checkpoint loads and ranks
+    assert len(model.recommend(["u00000", "u00001"], k=5).row(0)) == 5
+    assert "trainer_state.pt" not in mv.metadata["files"]
+
+
+def test_bad_arguments_are_clear(tmp_path: Path, demo_dir: Path, capsys):
+    assert recommender.main(["--data", str(demo_dir), "--model", "nope", "--registry", str(tmp_path)]) == 2
+    assert "unknown recommender 'nope'" in capsys.readouterr().err
+    assert recommender.main(["--data", str(tmp_path / "missing"), "--model", "ease"]) == 2
