@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -19,3 +20,13 @@ def ray_session() -> Iterator[None]:
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small demo dataset shared by the Ray job tests."""
+    from entertainai.data.synthetic import DemoConfig, generate
+
+    path = tmp_path_factory.mktemp("jobs") / "demo"
+    generate(str(path), DemoConfig(n_users=300, n_items=120, seed=3))
+    return path
