@@ -75,6 +75,10 @@ class RecentHistory:
         for i in np.argsort(ts, kind="stable"):
             self.add(users[i], items[i])
 
+    def forget(self, user_id: str) -> None:
+        """Drop everything held about a user (erasure requests)."""
+        self._items.pop(str(user_id), None)
+
     def items(self, user_id: str) -> list[str]:
         """The user's recent item ids, newest first (empty for unknown users)."""
         return list(self._items.get(str(user_id), ()))

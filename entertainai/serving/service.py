@@ -1,0 +1,336 @@
+"""The recommendation service the Serve ingress wraps: models, live state and curation.
+
+Everything a request needs — ranking, business filters, diversity, exploration, explanations,
+trending, events, new items, erasure — happens here, in plain Python, so it is tested without
+Ray and a Serve replica only holds one instance and translates HTTP to calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from entertainai.errors import InputError
+from entertainai.model import load_model
+from entertainai.recommend import rerank
+from entertainai.recommend.base import Recommender
+from entertainai.recommend.catalogue import Catalogue
+from entertainai.recommend.explain import explain
+from entertainai.recommend.filters import Filters
+from entertainai.recommend.history import RecentHistory
+from entertainai.recommend.hybrid import Hybrid, Preferences
+from entertainai.recommend.trending import Trending
+from entertainai.registry import ModelVersion, Registry
+from entertainai.serving.events import Event, EventLog, Pseudonymizer
+
+log = logging.getLogger(__name__)
+
+# How much one event says about interest, for trending counters (a dislike says nothing).
+EVENT_WEIGHTS = {"dislike": 0.0, "view": 0.5, "click": 0.5}
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    registry: str = "./artifacts"
+    model: str = "hybrid@production"  # the personalised recommender
+    trending: str | None = None  # a trending model ref; None: the hybrid's own trending component
+    event_dir: str | None = "./runs/events"  # None: events are not persisted (tests only)
+    history_len: int = 50
+    max_k: int = 200
+    explore_every: int | None = None  # put a new/under-exposed item at every N-th slot
+    explore_pool: int = 50
+    seed: int = 0
+
+
+@dataclass
+class RecommendationItem:
+    item_id: str
+    score: float
+    rank: int
+    title: str
+    genres: list[str]
+    reason: str = ""
+    explanation: str = ""
+    explored: bool = False
+
+
+@dataclass
+class ServingModels:
+    """What one replica serves; swapped as a whole on promote/rollback."""
+
+    model: Recommender
+    trending: Trending
+    versions: dict[str, ModelVersion | None] = field(default_factory=dict)
+
+
+def load_serving_models(config: ServiceConfig) -> ServingModels:
+    registry = Registry(config.registry)
+    main_version = registry.get(config.model) if not _is_path(config.model) else None
+    model = load_model(registry.local_path(config.model))
+    if not isinstance(model, Recommender):
+        raise InputError(f"{config.model} is a {model.kind} model, not a recommender")
+    trending_version = None
+    if config.trending:
+        trending_version = registry.get(config.trending) if not _is_path(config.trending) else None
+        trending = load_model(registry.local_path(config.trending))
+    else:
+        trending = next(
+            (c for c in getattr(model, "components_", []) if isinstance(c, Trending)), None
+        )
+        if trending is None and isinstance(model, Trending):
+            trending = model
+    if not isinstance(trending, Trending):
+        raise InputError(
+            f"no trending model: {config.model} has no trending component; set a trending ref"
+        )
+    return ServingModels(model, trending, {"model": main_version, "trending": trending_version})
+
+
+def _is_path(ref: str) -> bool:
+    return "/" in ref or ref.startswith(".")
+
+
+class RecommendationService:
+    """One replica's state. Methods are thread-safe: a lock guards the live state."""
+
+    def __init__(
+        self,
+        models: ServingModels,
+        config: ServiceConfig = ServiceConfig(),  # noqa: B008 - frozen, immutable default
+        *,
+        events: EventLog | None = None,
+        pseudonymizer: Pseudonymizer | None = None,
+    ) -> None:
+        self.config = config
+        self.models = models
+        self.events = events
+        self.pseudonymizer = pseudonymizer
+        self.history = RecentHistory(config.history_len)
+        self.new_items: set[str] = set()
+        self.exposure = np.zeros(len(models.model.item_ids_), np.float64)
+        self.rng = np.random.default_rng(config.seed)
+        self.events_ingested = 0
+        self.last_event_lag_s = 0.0
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_config(cls, config: ServiceConfig, *, replica_id: str = "local",
+                    pseudonymizer: Pseudonymizer | None = None) -> RecommendationService:
+        events = None
+        if config.event_dir:
+            # One log per replica: the event log is single-writer by design.
+            events = EventLog(f"{config.event_dir}/{replica_id}", pseudonymizer=pseudonymizer)
+        return cls(load_serving_models(config), config, events=events, pseudonymizer=pseudonymizer)
+
+    # ---- model lifecycle -------------------------------------------------------------------
+
+    def swap_models(self, models: ServingModels) -> None:
+        """Serve new versions from the next request on; in-flight requests finish on the old."""
+        with self._lock:
+            self.models = models
+            self.exposure = rerank_pad(self.exposure, len(models.model.item_ids_))
+
+    def model_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        for role, model in (("model", self.models.model), ("trending", self.models.trending)):
+            mv = self.models.versions.get(role)
+            info[role] = {
+                "kind": model.kind,
+                "name": mv.name if mv else None,
+                "version": mv.version if mv else None,
+                "created": mv.metadata.get("created") if mv else None,
+                "metrics": mv.metrics if mv else {},
+                "items": int(len(model.item_ids_)),
+                "users": int(len(model.user_ids_)),
+            }
+        return info
+
+    # ---- recommendations -------------------------------------------------------------------
+
+    def recommend(
+        self,
+        user_ids: Sequence[str],
+        k: int = 10,
+        *,
+        filters: Filters | None = None,
+        diversity: float = 0.0,
+        max_per_genre: int | None = None,
+        explain_items: bool = True,
+        preferences: Preferences | None = None,
+    ) -> list[list[RecommendationItem]]:
+        """Top-k per user after filters, recent-history exclusion, diversity and exploration."""
+        self._check_k(k)
+        if not 0.0 <= diversity <= 1.0:
+            raise InputError(f"diversity must be in [0, 1], got {diversity}")
+        filters = filters or Filters()
+        with self._lock:
+            model = self.models.model
+            users = model.user_indices(user_ids)
+            if preferences and isinstance(model, Hybrid) and len(user_ids) == 1 and users[0] < 0:
+                scores = model._cold_row(preferences)[None, :].copy()
+            else:
+                scores = model.user_scores(user_ids)
+            self.history.exclude(scores, user_ids, model.item_indices)
+            # Rank a deeper list when re-ranking needs candidates to choose from.
+            depth = min(k * 3 if diversity > 0 or max_per_genre else k, len(model.item_ids_))
+            recs = model.rank(scores, users, depth, filters, exclude_seen=True)
+            items = model.item_indices(recs.item_ids.ravel().tolist()).reshape(recs.item_ids.shape)
+            items[recs.item_ids == ""] = -1
+            top_scores = recs.scores
+            genres = model.catalogue_.genres
+            if diversity > 0:
+                items, top_scores = rerank.mmr(items, top_scores, genres, k, lambda_=1.0 - diversity)
+            if max_per_genre:
+                items, top_scores = rerank.cap_genres(items, top_scores, genres, max_per_genre, k)
+            items, top_scores = items[:, :k], top_scores[:, :k]
+            explored = np.zeros(items.shape, bool)
+            if self.config.explore_every:
+                pool = rerank.exploration_pool(
+                    self.exposure, self.config.explore_pool,
+                    allowed=filters.mask(model.catalogue_), new=self._new_mask(model),
+                )
+                items, top_scores, explored = rerank.explore(
+                    items, top_scores, pool, self.rng, every=self.config.explore_every
+                )
+            valid = items >= 0
+            np.add.at(self.exposure, items[valid], 1.0)
+            reasons = self._explain(model, users, user_ids, items) if explain_items else None
+            return self._to_items(model.catalogue_, model.item_ids_, items, top_scores, explored, reasons)
+
+    def similar(self, item_id: str, k: int = 10, filters: Filters | None = None) -> list[RecommendationItem]:
+        self._check_k(k)
+        with self._lock:
+            model = self.models.model
+            if model.item_indices([item_id])[0] < 0:
+                raise InputError(f"unknown item {item_id!r}", location="item_id")
+            recs = model.similar_items([item_id], k=min(len(model.item_ids_) - 1, k * 3))
+            allowed = set(model.catalogue_.item_ids[(filters or Filters()).mask(model.catalogue_)])
+            rows = [(i, s) for i, s in recs.row(0) if i in allowed][:k]
+            return self._rows_to_items(model, rows)
+
+    def trending(self, k: int = 10, window: str = "1d", genre: str | None = None) -> list[RecommendationItem]:
+        self._check_k(k)
+        with self._lock:
+            rows = self.models.trending.trending(k, window=window, genre=genre)
+            return self._rows_to_items(self.models.trending, rows)
+
+    # ---- live updates ----------------------------------------------------------------------
+
+    def ingest(self, events: Sequence[Event]) -> int:
+        """Durably log, then apply, a batch of validated events; returns how many were stored.
+
+        The caller acknowledges only after this returns: the log fsyncs before we touch memory.
+        """
+        if not events:
+            return 0
+        with self._lock:
+            known = self.models.model.item_indices([e.item_id for e in events])
+            unknown = [e.item_id for e, i in zip(events, known, strict=True) if i < 0]
+            if unknown:
+                raise InputError(
+                    f"unknown item ids {sorted(set(unknown))[:5]}: POST them to /v1/items first",
+                    location="events",
+                )
+        if self.events is not None:
+            self.events.append(events)  # durable before anything else sees the events
+        live = [(e.user_id, e.item_id, e.timestamp, EVENT_WEIGHTS.get(e.event_type, 1.0)) for e in events]
+        with self._lock:
+            self.history.update(live)
+            self.models.trending.update(live)
+            if isinstance(self.models.model, Hybrid) and self.models.trending not in self.models.model.components_:
+                self.models.model.update(live)
+            self.events_ingested += len(events)
+            self.last_event_lag_s = max(0.0, time.time() - max(e.timestamp for e in events))
+        return len(events)
+
+    def add_items(self, items: pa.Table) -> list[str]:
+        """New catalogue items, recommendable at once through the content/cold-start path."""
+        ids = [str(i) for i in items.column("item_id").to_pylist()]
+        with self._lock:
+            model = self.models.model
+            if not hasattr(model, "add_items"):
+                raise InputError(f"the serving model ({model.kind}) cannot take new items; serve a hybrid")
+            model.add_items(items)
+            if self.models.trending not in getattr(model, "components_", []):
+                self.models.trending.add_items(items)
+            self.new_items.update(ids)
+            self.exposure = rerank_pad(self.exposure, len(model.item_ids_))
+        return ids
+
+    def erase_user(self, user_id: str) -> int:
+        """Forget a user: their logged events, recent history and anything cached."""
+        removed = self.events.erase_user(user_id) if self.events is not None else 0
+        with self._lock:
+            self.history.forget(user_id)
+        return removed
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def _check_k(self, k: int) -> None:
+        if not 1 <= k <= self.config.max_k:
+            raise InputError(f"k must be between 1 and {self.config.max_k}, got {k}", location="k")
+
+    def _new_mask(self, model: Recommender) -> np.ndarray:
+        return np.isin(model.item_ids_, list(self.new_items)) if self.new_items else np.zeros(len(model.item_ids_), bool)
+
+    def _explain(self, model: Recommender, users: np.ndarray, user_ids: Sequence[str], items: np.ndarray) -> Any:
+        histories = []
+        for u, user in zip(users.tolist(), user_ids, strict=True):
+            recent = model.item_indices(self.history.items(user))
+            seen = model.seen_.indices[model.seen_.indptr[u] : model.seen_.indptr[u + 1]] if u >= 0 else np.zeros(0, np.int64)
+            histories.append(np.concatenate([recent[recent >= 0], seen]))
+        trending_scores = self._aligned_trending(model)
+        return explain(items, histories, model.catalogue_, trending=trending_scores, new=self._new_mask(model))
+
+    def _aligned_trending(self, model: Recommender) -> np.ndarray:
+        trending = self.models.trending
+        scores = trending.scores(trending.config.default_window)
+        cols = trending.item_indices(model.item_ids_.tolist())
+        out = np.zeros(len(model.item_ids_))
+        out[cols >= 0] = scores[cols[cols >= 0]]
+        return out
+
+    def _to_items(self, catalogue: Catalogue, item_ids: np.ndarray, items: np.ndarray, scores: np.ndarray,
+                  explored: np.ndarray, reasons: Any) -> list[list[RecommendationItem]]:
+        out = []
+        for r in range(items.shape[0]):
+            row = []
+            for j in range(items.shape[1]):
+                i = int(items[r, j])
+                if i < 0:
+                    continue
+                row.append(
+                    RecommendationItem(
+                        item_id=str(item_ids[i]), score=float(scores[r, j]), rank=len(row) + 1,
+                        title=str(catalogue.titles[i]), genres=_genres(catalogue, i),
+                        reason=str(reasons.reasons[r, j]) if reasons is not None else "",
+                        explanation=str(reasons.texts[r, j]) if reasons is not None else "",
+                        explored=bool(explored[r, j]),
+                    )
+                )
+            out.append(row)
+        return out
+
+    def _rows_to_items(self, model: Recommender, rows: list[tuple[str, float]]) -> list[RecommendationItem]:
+        idx = model.item_indices([i for i, _ in rows])
+        return [
+            RecommendationItem(item_id=i, score=s, rank=n + 1, title=str(model.catalogue_.titles[j]),
+                               genres=_genres(model.catalogue_, j))
+            for n, ((i, s), j) in enumerate(zip(rows, idx, strict=True))
+        ]
+
+
+def _genres(catalogue: Catalogue, i: int) -> list[str]:
+    row = catalogue.genres.getrow(i)
+    return [str(catalogue.genre_names[c]) for c in row.indices]
+
+
+def rerank_pad(values: np.ndarray, n: int) -> np.ndarray:
+    return values if len(values) >= n else np.pad(values, (0, n - len(values)))
