@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from entertainai.errors import InputError
+from entertainai.errors import InputError, NotFoundError
 from entertainai.model import load_model
 from entertainai.recommend import rerank
 from entertainai.recommend.base import Recommender
@@ -209,7 +209,7 @@ class RecommendationService:
         with self._lock:
             model = self.models.model
             if model.item_indices([item_id])[0] < 0:
-                raise InputError(f"unknown item {item_id!r}", location="item_id")
+                raise NotFoundError(f"unknown item {item_id!r}")
             recs = model.similar_items([item_id], k=min(len(model.item_ids_) - 1, k * 3))
             allowed = set(model.catalogue_.item_ids[(filters or Filters()).mask(model.catalogue_)])
             rows = [(i, s) for i, s in recs.row(0) if i in allowed][:k]

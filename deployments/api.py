@@ -1,0 +1,143 @@
+"""The FastAPI application: routers, error mapping, body limits and observability.
+
+The same app runs as the Serve ingress (``gateway.py``) and, for the benchmark baseline,
+under plain uvicorn — so both serve exactly the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from entertainai.errors import (
+    ArtifactError,
+    EntertainAIError,
+    InputError,
+    NotFittedError,
+    NotFoundError,
+    PermissionDenied,
+    Unauthenticated,
+)
+from deployments.deps import RateLimited
+from deployments.observability import observe
+from deployments.routes import catalogue, events, ops, recommendations, users
+
+log = logging.getLogger(__name__)
+
+# One place maps every core error to its HTTP status.
+STATUS: list[tuple[type[Exception], int, str]] = [
+    (Unauthenticated, 401, "unauthenticated"),
+    (PermissionDenied, 403, "forbidden"),
+    (RateLimited, 429, "rate_limited"),
+    (NotFoundError, 404, "not_found"),
+    (InputError, 422, "invalid_input"),
+    (NotFittedError, 503, "not_ready"),
+    (ArtifactError, 503, "model_unavailable"),
+    (EntertainAIError, 400, "bad_request"),
+]
+
+
+def error_response(request: Request, status: int, error: str, detail: object = None) -> JSONResponse:
+    body = {"error": error, "detail": detail, "request_id": getattr(request.state, "request_id", None)}
+    return JSONResponse(body, status_code=status)
+
+
+async def on_core_error(request: Request, exc: Exception) -> JSONResponse:
+    for cls, status, code in STATUS:
+        if isinstance(exc, cls):
+            response = error_response(request, status, code, str(exc))
+            if isinstance(exc, RateLimited):
+                response.headers["Retry-After"] = str(max(1, int(exc.retry_after_s + 0.999)))
+            if isinstance(exc, Unauthenticated):
+                response.headers["WWW-Authenticate"] = "ApiKey"
+            return response
+    return await on_unexpected(request, exc)
+
+
+async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    detail = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+    return error_response(request, 422, "invalid_input", detail)
+
+
+async def on_model_error(request: Request, exc: ValidationError) -> JSONResponse:
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return error_response(request, 422, "invalid_input", detail)
+
+
+async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    return error_response(request, exc.status_code, "http_error", exc.detail)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The trace goes to the log with the request id; the client never sees it.
+    log.exception("unhandled error (request %s)", getattr(request.state, "request_id", "?"))
+    return error_response(request, 500, "internal_error", "internal error; see server logs")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, counted as they stream in."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, send)
+            return
+        seen = 0
+
+        async def counting_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._reject(scope, send)
+
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        body = b'{"error": "payload_too_large", "detail": "request body over %d bytes"}' % self.max_bytes
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(max_body_bytes: int = 1_000_000) -> FastAPI:
+    app = FastAPI(
+        title="EntertainAI",
+        version="1",
+        description="Recommendations, trending, events and catalogue for a streaming service.",
+        docs_url="/docs",
+    )
+    app.middleware("http")(observe)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_exception_handler(EntertainAIError, on_core_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(ValidationError, on_model_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+    for module in (recommendations, catalogue, events, users, ops):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,47 @@
+"""Batch recommendations: concurrent requests merged into one vectorised model call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+
+from entertainai.recommend.filters import Filters
+from entertainai.serving.service import RecommendationItem, RecommendationService
+from deployments import observability
+from deployments.settings import AppArgs
+
+
+@serve.deployment(name="BatchRecommender")
+class BatchRecommender:
+    def __init__(self, args: dict[str, Any]) -> None:
+        settings = AppArgs(**args)
+        config = settings.service_config()
+        # The batch path reads models only: it logs no events of its own.
+        from dataclasses import replace
+
+        self.service = RecommendationService.from_config(replace(config, event_dir=None))
+
+    async def recommend(self, user_ids: list[str], k: int, filters: Filters) -> list[list[RecommendationItem]]:
+        return await self._batched((tuple(user_ids), k, filters))
+
+    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
+    async def _batched(
+        self, requests: list[tuple[tuple[str, ...], int, Filters]]
+    ) -> list[list[list[RecommendationItem]]]:
+        # Requests with the same k and filters share one model call.
+        groups: dict[tuple[int, Filters], list[int]] = {}
+        for n, (_, k, filters) in enumerate(requests):
+            groups.setdefault((k, filters), []).append(n)
+        results: list[list[list[RecommendationItem]]] = [[] for _ in requests]
+        for (k, filters), members in groups.items():
+            users = [u for n in members for u in requests[n][0]]
+            # Through the module: the batched function is pickled by value, a metric (lock) can't be.
+            observability.BATCH_SIZE.observe(len(users))
+            rows = self.service.recommend(users, k, filters=filters, explain_items=False)
+            start = 0
+            for n in members:
+                size = len(requests[n][0])
+                results[n] = rows[start : start + size]
+                start += size
+        return results

@@ -1,0 +1,49 @@
+"""Typed FastAPI dependencies: the replica state and scoped, rate-limited API keys."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from entertainai.errors import EntertainAIError
+from entertainai.serving.security import SCOPES, Principal
+from deployments.state import GatewayState
+
+
+class RateLimited(EntertainAIError):
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"rate limit exceeded; retry after {retry_after_s:.2f}s")
+
+
+def get_state(request: Request) -> GatewayState:
+    return request.app.state.gateway
+
+
+State = Annotated[GatewayState, Depends(get_state)]
+
+
+def require(scope: str):  # noqa: ANN201 - a FastAPI dependency factory
+    def dependency(
+        state: State,
+        x_api_key: Annotated[str | None, Header(description="API key")] = None,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Principal:
+        if not state.args.require_api_key:
+            return Principal("anonymous", frozenset(SCOPES))
+        key = x_api_key
+        if key is None and authorization and authorization.lower().startswith("bearer "):
+            key = authorization[7:].strip()
+        principal = state.keys.require(key, scope)
+        retry = state.limiter.check(principal.name)
+        if retry > 0:
+            raise RateLimited(retry)
+        return principal
+
+    return dependency
+
+
+Reader = Annotated[Principal, Depends(require("read"))]
+EventWriter = Annotated[Principal, Depends(require("write-events"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

@@ -1,0 +1,55 @@
+"""The ingress deployment: FastAPI on Serve, answering the hot path in-replica.
+
+Recommendations, similar items, trending, events and curation run here with the models loaded
+in this replica (no handle hop: each costs ~1 ms of CPU). Heavier capabilities are composed
+through ``DeploymentHandle``s passed into ``.bind()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+from starlette.concurrency import run_in_threadpool
+
+from deployments.api import create_app
+from deployments.observability import configure_json_logging
+from deployments.settings import AppArgs
+from deployments.state import GatewayState
+
+log = logging.getLogger(__name__)
+
+app = create_app()
+
+
+@serve.deployment(name="Gateway")
+@serve.ingress(app)
+class Gateway:
+    def __init__(self, args: dict[str, Any], batch: DeploymentHandle | None = None) -> None:
+        configure_json_logging()
+        self.args = AppArgs(**args)
+        replica = serve.get_replica_context().replica_id.unique_id
+        self.state = GatewayState.build(self.args, replica_id=f"gateway-{replica}", batch=batch)
+        app.state.gateway = self.state
+        self._watcher = asyncio.get_event_loop().create_task(self._watch_registry())
+
+    async def reconfigure(self, user_config: dict[str, Any]) -> None:
+        """Live knobs (``user_config``): model refs and reload cadence; applied without restart."""
+        if not hasattr(self, "state"):
+            return
+        self.args = self.args.model_copy(update=user_config)
+        self.state.args = self.args
+        await run_in_threadpool(self.state.reload_if_changed)
+
+    async def _watch_registry(self) -> None:
+        """Follow registry aliases: ``entertainai models promote`` takes effect within seconds."""
+        while True:
+            await asyncio.sleep(self.args.reload_interval_s)
+            await run_in_threadpool(self.state.reload_if_changed)
+
+    def check_health(self) -> None:
+        if self.state.service.models.model is None:
+            raise RuntimeError("no model loaded")

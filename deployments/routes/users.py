@@ -1,0 +1,18 @@
+"""User privacy: erasure of a user's events, history and cached state."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from deployments.deps import Admin, State
+from deployments.schemas import ErasureResponse
+
+router = APIRouter(prefix="/v1", tags=["users"])
+
+
+@router.delete("/users/{user_id}", response_model=ErasureResponse)
+async def erase_user(user_id: str, state: State, _: Admin) -> ErasureResponse:
+    """Erase a user's events, recent history and cached recommendations (admin)."""
+    removed = await run_in_threadpool(state.service.erase_user, user_id)
+    return ErasureResponse(user_id=user_id, events_removed=removed)

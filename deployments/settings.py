@@ -1,0 +1,39 @@
+"""Typed arguments of the app builder (``serve run deployments.app:build_app registry=...``)."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, Field
+
+from entertainai.serving.service import ServiceConfig
+
+
+class AppArgs(BaseModel):
+    registry: str = Field(default_factory=lambda: os.environ.get("ENTERTAINAI_ARTIFACTS", "./artifacts"))
+    model: str = "hybrid@production"
+    trending: str | None = None
+    event_dir: str | None = "./runs/events"
+    api_keys_file: str | None = Field(
+        default=None, description="JSON secrets file of hashed keys; else $ENTERTAINAI_API_KEYS"
+    )
+    require_api_key: bool = True
+    rate_limit_per_s: float = 200.0
+    rate_limit_burst: int = 400
+    max_body_bytes: int = 1_000_000
+    max_k: int = 200
+    explore_every: int | None = None
+    reload_interval_s: float = 5.0  # how often replicas check the registry alias (promote/rollback)
+    pseudonymize_user_ids: bool = False  # needs $ENTERTAINAI_PSEUDONYM_SECRET
+    batch_max_size: int = 64
+    batch_wait_timeout_s: float = 0.005
+
+    def service_config(self) -> ServiceConfig:
+        return ServiceConfig(
+            registry=self.registry,
+            model=self.model,
+            trending=self.trending,
+            event_dir=self.event_dir,
+            max_k=self.max_k,
+            explore_every=self.explore_every,
+        )

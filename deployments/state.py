@@ -1,0 +1,89 @@
+"""What one ingress replica holds: the service, the key store, the limiter, the batch handle."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from entertainai.errors import InputError
+from entertainai.serving.events import Pseudonymizer
+from entertainai.serving.security import ApiKeyStore, RateLimiter
+from entertainai.serving.service import (
+    RecommendationService,
+    ServingModels,
+    load_serving_models,
+)
+from deployments.observability import MODEL_VERSION, RELOADS
+from deployments.settings import AppArgs
+
+log = logging.getLogger(__name__)
+
+PSEUDONYM_SECRET_ENV = "ENTERTAINAI_PSEUDONYM_SECRET"
+
+
+@dataclass
+class GatewayState:
+    args: AppArgs
+    service: RecommendationService
+    keys: ApiKeyStore
+    limiter: RateLimiter
+    batch: Any = None  # DeploymentHandle of the batch recommender, when composed
+    capabilities: dict[str, Any] = field(default_factory=dict)  # generation, analytics, moderation
+
+    @classmethod
+    def build(cls, args: AppArgs, *, replica_id: str = "local", batch: Any = None) -> GatewayState:
+        keys = ApiKeyStore.load(args.api_keys_file) if args.require_api_key else ApiKeyStore()
+        if args.require_api_key and not len(keys):
+            raise InputError(
+                "no API keys configured: set ENTERTAINAI_API_KEYS or api_keys_file "
+                "(python -m entertainai.serving.security NAME --scopes read+write-events+admin)"
+            )
+        pseudonymizer = None
+        if args.pseudonymize_user_ids:
+            secret = os.environ.get(PSEUDONYM_SECRET_ENV, "")
+            if len(secret) < 16:
+                raise InputError(f"pseudonymize_user_ids needs ${PSEUDONYM_SECRET_ENV} (16+ chars)")
+            pseudonymizer = Pseudonymizer(secret.encode())
+        service = RecommendationService.from_config(
+            args.service_config(), replica_id=replica_id, pseudonymizer=pseudonymizer
+        )
+        state = cls(args, service, keys, RateLimiter(args.rate_limit_per_s, args.rate_limit_burst), batch)
+        state.publish_versions()
+        return state
+
+    def publish_versions(self) -> None:
+        for role, mv in self.service.models.versions.items():
+            if mv is not None:
+                MODEL_VERSION.labels(role, mv.name).set(mv.version)
+
+    def wanted_versions(self) -> dict[str, int | None]:
+        """What the registry aliases point at now (cheap: two small JSON reads)."""
+        from entertainai.registry import Registry
+
+        registry = Registry(self.args.registry)
+        refs = {"model": self.args.model, "trending": self.args.trending}
+        return {
+            role: registry.get(ref).version if ref and "/" not in ref else None
+            for role, ref in refs.items()
+        }
+
+    def serving_versions(self) -> dict[str, int | None]:
+        return {role: (mv.version if mv else None) for role, mv in self.service.models.versions.items()}
+
+    def reload_if_changed(self) -> bool:
+        """Load and swap in new versions when an alias moved (promote or rollback)."""
+        try:
+            if self.wanted_versions() == self.serving_versions():
+                return False
+            models: ServingModels = load_serving_models(self.args.service_config())
+        except Exception:  # a bad artifact must never take down the serving model
+            RELOADS.labels("failed").inc()
+            log.exception("model reload failed; still serving %s", self.serving_versions())
+            return False
+        self.service.swap_models(models)
+        self.publish_versions()
+        RELOADS.labels("swapped").inc()
+        log.info("now serving %s", self.serving_versions())
+        return True
