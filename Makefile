@@ -17,9 +17,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## The main job: demo data, default models trained on a local Ray, registered, evaluated.
+## The main job: demo data, default models trained on a local Ray, registered, evaluated,
+## then the Serve graph on 127.0.0.1:8000 until Ctrl-C (more options: python -m train.pipeline --help).
 run: $(STAMP)
-	$(BIN)/python -m train.pipeline $(ARGS)
+	$(BIN)/python -m train.pipeline --serve $(ARGS)
 
 ## The whole test suite (unit, contract, Ray and Serve integration).
 test: $(STAMP)

@@ -21,12 +21,16 @@ class BatchRecommender:
         from dataclasses import replace
 
         self.service = RecommendationService.from_config(replace(config, event_dir=None))
+        # Batched per instance: sizes come from the app args, and the class itself holds no
+        # queue state, so it stays picklable however often it is deployed in one process.
+        self._batched = serve.batch(
+            max_batch_size=settings.batch_max_size, batch_wait_timeout_s=settings.batch_wait_timeout_s
+        )(self._recommend_batch)
 
     async def recommend(self, user_ids: list[str], k: int, filters: Filters) -> list[list[RecommendationItem]]:
         return await self._batched((tuple(user_ids), k, filters))
 
-    @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.005)
-    async def _batched(
+    async def _recommend_batch(
         self, requests: list[tuple[tuple[str, ...], int, Filters]]
     ) -> list[list[list[RecommendationItem]]]:
         # Requests with the same k and filters share one model call.

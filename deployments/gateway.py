@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
+from fastapi import FastAPI
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 from starlette.concurrency import run_in_threadpool
@@ -22,19 +24,29 @@ from deployments.state import GatewayState
 
 log = logging.getLogger(__name__)
 
-app = create_app()
+def replica_id() -> str:
+    """This replica's unique id (local testing mode has no replica context)."""
+    try:
+        return serve.get_replica_context().replica_id.unique_id
+    except Exception:  # RayServeException outside a real replica
+        return f"local-{os.getpid()}"
 
 
 @serve.deployment(name="Gateway")
-@serve.ingress(app)
+@serve.ingress()  # late-bound: each replica builds its own app in __serve_build_asgi_app__
 class Gateway:
     def __init__(self, args: dict[str, Any], batch: DeploymentHandle | None = None) -> None:
         configure_json_logging()
         self.args = AppArgs(**args)
-        replica = serve.get_replica_context().replica_id.unique_id
+        replica = replica_id()
         self.state = GatewayState.build(self.args, replica_id=f"gateway-{replica}", batch=batch)
-        app.state.gateway = self.state
         self._watcher = asyncio.get_event_loop().create_task(self._watch_registry())
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        """The replica's own FastAPI app (a module-level app would be frozen at import)."""
+        app = create_app(self.args.max_body_bytes)
+        app.state.gateway = self.state
+        return app
 
     async def reconfigure(self, user_config: dict[str, Any]) -> None:
         """Live knobs (``user_config``): model refs and reload cadence; applied without restart."""

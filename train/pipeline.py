@@ -25,7 +25,7 @@ from train.recommender import train_task
 log = logging.getLogger("train.pipeline")
 
 DEFAULT_DATA = "data/demo"
-DEFAULT_MODELS = "popularity,item_knn,user_knn"
+DEFAULT_MODELS = "popularity,trending,item_knn,user_knn,ease,als,bpr,two_tower,content,hybrid"
 
 
 def ensure_dataset(uri: str, n_users: int | None) -> None:
@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", default=default_root())
     parser.add_argument("--out", default="runs/pipeline", help="where the evaluation report goes")
     parser.add_argument("--no-promote", action="store_true", help="do not set the production alias")
+    parser.add_argument(
+        "--serve", action="store_true", help="then deploy the Serve graph and serve until Ctrl-C"
+    )
+    parser.add_argument("--port", type=int, default=None, help="HTTP port when serving")
     add_ray_args(parser)
     args = parser.parse_args(argv)
     configure_logging()
@@ -96,6 +100,14 @@ def run(args: argparse.Namespace) -> int:
     for ref, r in outcomes:
         print(f"registered {ref}  ndcg@{r.k}={r.metrics['ndcg']:.4f}")
     print(f"report: {paths['markdown']}  chart: {paths['chart']}  registry: {registry_root}")
+    if args.serve:
+        from deployments.launch import launch
+
+        serve_args = argparse.Namespace(
+            config=str(Path(__file__).resolve().parents[1] / "deployments" / "serve_config.yaml"),
+            registry=registry_root, model=None, port=args.port,
+        )
+        return launch(serve_args, block=True)
     return 0
 
 

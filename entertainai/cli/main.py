@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from entertainai.cli import data_cmd, models_cmd, recommend_cmd
+from entertainai.cli import data_cmd, models_cmd, recommend_cmd, serve_cmd
 from entertainai.errors import EntertainAIError
 
 
@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmd.add_parser(commands)
     models_cmd.add_parser(commands)
     recommend_cmd.add_parsers(commands)
+    serve_cmd.add_parser(commands)
     return parser
 
 

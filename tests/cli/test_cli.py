@@ -21,7 +21,7 @@ def test_every_command_has_help(capsys):
     for argv in (
         [], ["data"], ["data", "load"], ["data", "describe"], ["models"], ["models", "list"],
         ["models", "show"], ["models", "promote"], ["models", "rollback"], ["models", "delete"],
-        ["train", "recommender"], ["evaluate", "recommenders"], ["recommend"],
+        ["train", "recommender"], ["evaluate", "recommenders"], ["recommend"], ["serve"],
     ):
         with pytest.raises(SystemExit) as exit_info:
             main([*argv, "--help"])

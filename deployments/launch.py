@@ -1,0 +1,146 @@
+"""Start the Serve graph from ``serve_config.yaml`` on a local Ray (or ``--address``).
+
+    python -m deployments.launch [--registry ./artifacts] [--port 8000] [--address ...]
+
+``entertainai serve`` and ``make run`` call this. Relative paths become absolute here, so
+replicas find the registry whatever their working directory. Without configured API keys, a
+development key is generated, stored hashed under ``runs/serve/`` and printed once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ray import serve
+
+from deployments.app import build_app
+from deployments.settings import AppArgs
+from entertainai.errors import EntertainAIError
+from entertainai.serving.security import ENV_VAR, new_key_entry
+from train.common import absolute, configure_logging, init_ray
+
+log = logging.getLogger("deployments.launch")
+
+CONFIG = Path(__file__).with_name("serve_config.yaml")
+PATH_ARGS = ("registry", "event_dir", "api_keys_file")
+
+
+def load_config(path: Path = CONFIG) -> dict[str, Any]:
+    config = yaml.safe_load(path.read_text())
+    if not config.get("applications"):
+        raise EntertainAIError(f"{path}: no applications")
+    return config
+
+
+def app_args(app_config: dict[str, Any], overrides: dict[str, Any]) -> AppArgs:
+    args = {**app_config.get("args", {}), **{k: v for k, v in overrides.items() if v is not None}}
+    for key in PATH_ARGS:
+        if args.get(key):
+            args[key] = absolute(str(args[key]))
+    return AppArgs(**args)
+
+
+def deployment_options(app_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {d["name"]: {k: v for k, v in d.items() if k != "name"} for d in app_config.get("deployments", [])}
+
+
+def ensure_dev_key(args: AppArgs, out_dir: Path) -> tuple[AppArgs, str | None]:
+    """A development admin key when none is configured (printed once, stored hashed)."""
+    if not args.require_api_key or args.api_keys_file or os.environ.get(ENV_VAR):
+        return args, None
+    key, entry = new_key_entry("dev", ["admin"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    secrets = out_dir / "api_keys.json"
+    secrets.write_text(json.dumps([entry.to_json()], indent=2))
+    secrets.chmod(0o600)
+    return args.model_copy(update={"api_keys_file": str(secrets)}), key
+
+
+def start(args: AppArgs, config: dict[str, Any], *, port: int | None = None) -> str:
+    """Deploy the graph; returns its base URL."""
+    http = {**config.get("http_options", {}), **({"port": port} if port else {})}
+    http.setdefault("host", "127.0.0.1")
+    serve.start(http_options={k: v for k, v in http.items() if k in ("host", "port", "request_timeout_s")})
+    app_config = config["applications"][0]
+    serve.run(
+        build_app(args, deployment_options(app_config)),
+        name=app_config.get("name", "entertainai"),
+        route_prefix=app_config.get("route_prefix", "/"),
+        logging_config=config.get("logging_config"),
+    )
+    return f"http://{http['host']}:{http.get('port', 8000)}"
+
+
+def print_examples(url: str, key: str | None) -> None:
+    k = key or "$ENTERTAINAI_KEY"
+    print(f"\nEntertainAI is serving on {url}  (OpenAPI: {url}/docs)")
+    if key:
+        print(f"development API key (admin; shown once): {key}")
+    print(
+        "\ntry:\n"
+        f"  curl -s -H 'x-api-key: {k}' '{url}/v1/users/u00001/recommendations?k=5'\n"
+        f"  curl -s -H 'x-api-key: {k}' '{url}/v1/trending?window=1d&k=5'\n"
+        f"  curl -s -H 'x-api-key: {k}' '{url}/v1/items/i00001/similar?k=5'\n"
+        f"  curl -s -H 'x-api-key: {k}' -H 'content-type: application/json' -X POST {url}/v1/events \\\n"
+        "       -d '{\"events\": [{\"user_id\": \"u00001\", \"item_id\": \"i00002\", \"event_type\": \"play\"}]}'\n"
+        f"  curl -s '{url}/metrics' | head\n"
+        "\nCtrl-C stops serving."
+    )
+
+
+def serve_forever(url: str) -> None:
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    try:
+        while not stop["now"]:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    print("\nshutting down")
+    serve.shutdown()
+
+
+def add_serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=str(CONFIG), help="Serve config YAML")
+    parser.add_argument("--registry", help="registry root (path or URI)")
+    parser.add_argument("--model", help="recommender to serve, e.g. hybrid@production")
+    parser.add_argument("--port", type=int, help="HTTP port (default from the config: 8000)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_serve_args(parser)
+    parser.add_argument("--address", help="Ray cluster (default: $RAY_ADDRESS or a new local Ray)")
+    parser.add_argument("--no-block", action="store_true", help="deploy and return")
+    args = parser.parse_args(argv)
+    configure_logging()
+    try:
+        return launch(args, block=not args.no_block)
+    except EntertainAIError as exc:
+        print(f"serve: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def launch(args: argparse.Namespace, *, block: bool) -> int:
+    config = load_config(Path(args.config))
+    settings = app_args(config["applications"][0], {"registry": args.registry, "model": args.model})
+    settings, key = ensure_dev_key(settings, Path("runs/serve").resolve())
+    init_ray(getattr(args, "address", None))
+    url = start(settings, config, port=args.port)
+    print_examples(url, key)
+    if block:
+        serve_forever(url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
