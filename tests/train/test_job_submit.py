@@ -65,15 +65,20 @@ def test_ray_job_submit_trains_and_registers(demo_dir: Path, tmp_path: Path):
         )
         assert refused.returncode != 0
 
+        wait_for_job_agent(address, env, timeout=120)
         registry = tmp_path / "registry"
-        job = subprocess.run(
+        submit = (
             [
                 RAY, "job", "submit", "--address", address, "--working-dir", str(REPO), "--",
                 "python", "-m", "train.recommender", "--data", str(demo_dir), "--model", "item_knn",
                 "--registry", str(registry), "--smoke-test",
-            ],
-            env=env, capture_output=True, text=True, timeout=300,
+            ]
         )
+        for _attempt in range(3):  # the job agent may still be starting on a busy machine
+            job = subprocess.run(submit, env=env, capture_output=True, text=True, timeout=300)
+            if "No available agent" not in job.stderr:
+                break
+            time.sleep(5)
         assert job.returncode == 0, job.stdout[-3000:] + job.stderr[-3000:]
         assert "registered item_knn@1" in job.stdout
         assert Registry(str(registry)).get("item_knn").metrics["ndcg"] > 0
@@ -96,3 +101,16 @@ def wait_for(address: str, timeout: float) -> None:
                 return
         time.sleep(1)
     raise TimeoutError(f"Ray dashboard at {address} did not come up in {timeout}s")
+
+
+def wait_for_job_agent(address: str, env: dict[str, str], timeout: float) -> None:
+    """The dashboard answers before its job agent is ready ("No available agent"): wait."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = subprocess.run(
+            [RAY, "job", "list", "--address", address], env=env, capture_output=True, text=True, timeout=60
+        )
+        if listing.returncode == 0:
+            return
+        time.sleep(2)
+    raise TimeoutError(f"Ray job agent at {address} not ready in {timeout}s: {listing.stderr[-500:]}")
