@@ -15,6 +15,9 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from deployments.deps import RateLimited
+from deployments.observability import observe
+from deployments.routes import catalogue, events, ops, recommendations, users
 from entertainai.errors import (
     ArtifactError,
     EntertainAIError,
@@ -24,9 +27,6 @@ from entertainai.errors import (
     PermissionDenied,
     Unauthenticated,
 )
-from deployments.deps import RateLimited
-from deployments.observability import observe
-from deployments.routes import catalogue, events, ops, recommendations, users
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,14 @@ STATUS: list[tuple[type[Exception], int, str]] = [
 ]
 
 
-def error_response(request: Request, status: int, error: str, detail: object = None) -> JSONResponse:
-    body = {"error": error, "detail": detail, "request_id": getattr(request.state, "request_id", None)}
+def error_response(
+    request: Request, status: int, error: str, detail: object = None
+) -> JSONResponse:
+    body = {
+        "error": error,
+        "detail": detail,
+        "request_id": getattr(request.state, "request_id", None),
+    }
     return JSONResponse(body, status_code=status)
 
 
@@ -114,9 +120,20 @@ class BodyLimit:
             await self._reject(scope, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
-        body = b'{"error": "payload_too_large", "detail": "request body over %d bytes"}' % self.max_bytes
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = (
+            b'{"error": "payload_too_large", "detail": "request body over %d bytes"}'
+            % self.max_bytes
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from ray import serve
 
-from entertainai.recommend.filters import Filters
-from entertainai.serving.service import RecommendationItem, RecommendationService
 from deployments import observability
 from deployments.settings import AppArgs
+from entertainai.recommend.filters import Filters
+from entertainai.serving.service import RecommendationItem, RecommendationService
 
 
 @serve.deployment(name="BatchRecommender")
@@ -24,10 +24,13 @@ class BatchRecommender:
         # Batched per instance: sizes come from the app args, and the class itself holds no
         # queue state, so it stays picklable however often it is deployed in one process.
         self._batched = serve.batch(
-            max_batch_size=settings.batch_max_size, batch_wait_timeout_s=settings.batch_wait_timeout_s
+            max_batch_size=settings.batch_max_size,
+            batch_wait_timeout_s=settings.batch_wait_timeout_s,
         )(self._recommend_batch)
 
-    async def recommend(self, user_ids: list[str], k: int, filters: Filters) -> list[list[RecommendationItem]]:
+    async def recommend(
+        self, user_ids: list[str], k: int, filters: Filters
+    ) -> list[list[RecommendationItem]]:
         return await self._batched((tuple(user_ids), k, filters))
 
     async def _recommend_batch(

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from deployments.state import GatewayState
 from entertainai.errors import EntertainAIError
 from entertainai.serving.security import SCOPES, Principal
-from deployments.state import GatewayState
 
 
 class RateLimited(EntertainAIError):

@@ -24,6 +24,7 @@ from deployments.state import GatewayState
 
 log = logging.getLogger(__name__)
 
+
 def replica_id() -> str:
     """This replica's unique id (local testing mode has no replica context)."""
     try:

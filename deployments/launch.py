@@ -50,7 +50,10 @@ def app_args(app_config: dict[str, Any], overrides: dict[str, Any]) -> AppArgs:
 
 
 def deployment_options(app_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {d["name"]: {k: v for k, v in d.items() if k != "name"} for d in app_config.get("deployments", [])}
+    return {
+        d["name"]: {k: v for k, v in d.items() if k != "name"}
+        for d in app_config.get("deployments", [])
+    }
 
 
 def ensure_dev_key(args: AppArgs, out_dir: Path) -> tuple[AppArgs, str | None]:
@@ -69,7 +72,9 @@ def start(args: AppArgs, config: dict[str, Any], *, port: int | None = None) -> 
     """Deploy the graph; returns its base URL."""
     http = {**config.get("http_options", {}), **({"port": port} if port else {})}
     http.setdefault("host", "127.0.0.1")
-    serve.start(http_options={k: v for k, v in http.items() if k in ("host", "port", "request_timeout_s")})
+    serve.start(
+        http_options={k: v for k, v in http.items() if k in ("host", "port", "request_timeout_s")}
+    )
     app_config = config["applications"][0]
     serve.run(
         build_app(args, deployment_options(app_config)),
@@ -91,7 +96,7 @@ def print_examples(url: str, key: str | None) -> None:
         f"  curl -s -H 'x-api-key: {k}' '{url}/v1/trending?window=1d&k=5'\n"
         f"  curl -s -H 'x-api-key: {k}' '{url}/v1/items/i00001/similar?k=5'\n"
         f"  curl -s -H 'x-api-key: {k}' -H 'content-type: application/json' -X POST {url}/v1/events \\\n"
-        "       -d '{\"events\": [{\"user_id\": \"u00001\", \"item_id\": \"i00002\", \"event_type\": \"play\"}]}'\n"
+        '       -d \'{"events": [{"user_id": "u00001", "item_id": "i00002", "event_type": "play"}]}\'\n'
         f"  curl -s '{url}/metrics' | head\n"
         "\nCtrl-C stops serving."
     )
@@ -117,7 +122,9 @@ def add_serve_args(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     add_serve_args(parser)
     parser.add_argument("--address", help="Ray cluster (default: $RAY_ADDRESS or a new local Ray)")
     parser.add_argument("--no-block", action="store_true", help="deploy and return")

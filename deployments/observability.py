@@ -29,12 +29,15 @@ MODEL_VERSION = Gauge(
     "entertainai_model_version", "Version serving per role", ["role", "name"], registry=REGISTRY
 )
 BATCH_SIZE = Histogram(
-    "entertainai_batch_size", "Users per batched model call", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+    "entertainai_batch_size",
+    "Users per batched model call",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
     registry=REGISTRY,
 )
 EVENTS = Counter("entertainai_events_ingested_total", "Events durably logged", registry=REGISTRY)
 EVENT_LAG = Gauge(
-    "entertainai_event_lag_seconds", "Now minus the newest event's timestamp at ingestion",
+    "entertainai_event_lag_seconds",
+    "Now minus the newest event's timestamp at ingestion",
     registry=REGISTRY,
 )
 RELOADS = Counter("entertainai_model_reloads_total", "Model swaps", ["outcome"], registry=REGISTRY)
@@ -68,7 +71,9 @@ def route_of(request: Request) -> str:
     return getattr(route, "path", "unmatched")
 
 
-async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def observe(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
     request.state.request_id = request_id
     start = time.perf_counter()
@@ -81,8 +86,15 @@ async def observe(request: Request, call_next: Callable[[Request], Awaitable[Res
     if response.status_code >= 400 or access_log.isEnabledFor(logging.DEBUG):
         access_log.info(
             "request",
-            extra={"fields": {"request_id": request_id, "route": route, "method": request.method,
-                              "status": response.status_code, "ms": round(elapsed * 1000, 2)}},
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "route": route,
+                    "method": request.method,
+                    "status": response.status_code,
+                    "ms": round(elapsed * 1000, 2),
+                }
+            },
         )
     return response
 

@@ -10,7 +10,9 @@ from entertainai.serving.service import ServiceConfig
 
 
 class AppArgs(BaseModel):
-    registry: str = Field(default_factory=lambda: os.environ.get("ENTERTAINAI_ARTIFACTS", "./artifacts"))
+    registry: str = Field(
+        default_factory=lambda: os.environ.get("ENTERTAINAI_ARTIFACTS", "./artifacts")
+    )
     model: str = "hybrid@production"
     trending: str | None = None
     event_dir: str | None = "./runs/events"

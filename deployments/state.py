@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from deployments.observability import MODEL_VERSION, RELOADS
+from deployments.settings import AppArgs
 from entertainai.errors import InputError
 from entertainai.serving.events import Pseudonymizer
 from entertainai.serving.security import ApiKeyStore, RateLimiter
@@ -15,8 +17,6 @@ from entertainai.serving.service import (
     ServingModels,
     load_serving_models,
 )
-from deployments.observability import MODEL_VERSION, RELOADS
-from deployments.settings import AppArgs
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ class GatewayState:
         service = RecommendationService.from_config(
             args.service_config(), replica_id=replica_id, pseudonymizer=pseudonymizer
         )
-        state = cls(args, service, keys, RateLimiter(args.rate_limit_per_s, args.rate_limit_burst), batch)
+        state = cls(
+            args, service, keys, RateLimiter(args.rate_limit_per_s, args.rate_limit_burst), batch
+        )
         state.publish_versions()
         return state
 
@@ -70,7 +72,9 @@ class GatewayState:
         }
 
     def serving_versions(self) -> dict[str, int | None]:
-        return {role: (mv.version if mv else None) for role, mv in self.service.models.versions.items()}
+        return {
+            role: (mv.version if mv else None) for role, mv in self.service.models.versions.items()
+        }
 
     def reload_if_changed(self) -> bool:
         """Load and swap in new versions when an alias moved (promote or rollback)."""

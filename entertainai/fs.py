@@ -90,7 +90,10 @@ def atomic_directory(final: Location, *, overwrite: bool = False) -> Iterator[Lo
     if not final.is_local:
         yield final
         return
-    staging = Location(final.fs, posixpath.join(parent, f".{posixpath.basename(final.path)}.tmp-{uuid.uuid4().hex}"))
+    staging = Location(
+        final.fs,
+        posixpath.join(parent, f".{posixpath.basename(final.path)}.tmp-{uuid.uuid4().hex}"),
+    )
     final.fs.create_dir(staging.path)
     try:
         yield staging

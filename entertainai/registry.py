@@ -262,7 +262,9 @@ class Registry:
         location = self.root.join(name, str(version))
         marker = location.join(METADATA)
         if not marker.exists():
-            raise NotFoundError(f"{name}@{version} does not exist (or is incomplete) in {self.root}")
+            raise NotFoundError(
+                f"{name}@{version} does not exist (or is incomplete) in {self.root}"
+            )
         try:
             metadata = json.loads(marker.read_bytes())
         except ValueError:
@@ -302,4 +304,6 @@ class Registry:
             raise ArtifactError(f"{mv.ref}: artifact is missing files {missing}")
         for name, digest in expected.items():
             if _sha256(path / name) != digest:
-                raise ArtifactError(f"{mv.ref}: {name} does not match its recorded sha256 (corrupt)")
+                raise ArtifactError(
+                    f"{mv.ref}: {name} does not match its recorded sha256 (corrupt)"
+                )

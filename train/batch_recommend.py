@@ -89,7 +89,9 @@ def run_batch(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True, help="NAME, NAME@VERSION, NAME@ALIAS or a directory")
+    parser.add_argument(
+        "--model", required=True, help="NAME, NAME@VERSION, NAME@ALIAS or a directory"
+    )
     parser.add_argument("--users", default="all", help="'all' or a file with one user id per line")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--out", required=True, help="FILE.parquet or FILE.csv")
@@ -105,8 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         users = read_users(args.users, load_recommender(path))
         init_ray(args.address, args.num_cpus)
         result = run_batch(
-            path, users, args.k, args.out,
-            batch_size=args.batch_size, actors=args.actors, cpus_per_actor=args.cpus_per_actor,
+            path,
+            users,
+            args.k,
+            args.out,
+            batch_size=args.batch_size,
+            actors=args.actors,
+            cpus_per_actor=args.cpus_per_actor,
         )
     except EntertainAIError as exc:
         print(f"batch_recommend: error: {exc}", file=sys.stderr)

@@ -46,9 +46,17 @@ def ensure_dataset(uri: str, n_users: int | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=DEFAULT_DATA, help="dataset directory or URI (built if it is the demo default)")
-    parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated recommender kinds")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data",
+        default=DEFAULT_DATA,
+        help="dataset directory or URI (built if it is the demo default)",
+    )
+    parser.add_argument(
+        "--models", default=DEFAULT_MODELS, help="comma-separated recommender kinds"
+    )
     parser.add_argument("--split", default="random:0.2:42")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--eval-users", type=int, default=2000)
@@ -76,13 +84,17 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(data, args.split)
     log.info(
         "dataset %s: %d users x %d items, %d train / %d test interactions",
-        data, prepared.full.n_users, prepared.full.n_items,
-        prepared.split.train.num_rows, prepared.split.test.num_rows,
+        data,
+        prepared.full.n_users,
+        prepared.full.n_items,
+        prepared.split.train.num_rows,
+        prepared.split.test.num_rows,
     )
     prepared_ref = ray.put(prepared)
     specs = [
         TrainSpec(kind.strip(), split=args.split, k=args.k, eval_users=args.eval_users)
-        for kind in args.models.split(",") if kind.strip()
+        for kind in args.models.split(",")
+        if kind.strip()
     ]
     refs = [train_task.remote(prepared_ref, spec, registry_root) for spec in specs]
     outcomes = ray.get(refs)
@@ -105,7 +117,9 @@ def run(args: argparse.Namespace) -> int:
 
         serve_args = argparse.Namespace(
             config=str(Path(__file__).resolve().parents[1] / "deployments" / "serve_config.yaml"),
-            registry=registry_root, model=None, port=args.port,
+            registry=registry_root,
+            model=None,
+            port=args.port,
         )
         return launch(serve_args, block=True)
     return 0

@@ -40,7 +40,11 @@ from train.common import absolute, add_ray_args, configure_logging, init_ray
 log = logging.getLogger("train.recommender")
 
 TRAIN_STATE = "trainer_state.pt"  # optimizer + epoch, read only by the trainer when resuming
-SMOKE_PARAMS: dict[str, dict[str, Any]] = {"bpr": {"epochs": 3}, "two_tower": {"epochs": 3}, "als": {"iterations": 3}}
+SMOKE_PARAMS: dict[str, dict[str, Any]] = {
+    "bpr": {"epochs": 3},
+    "two_tower": {"epochs": 3},
+    "als": {"iterations": 3},
+}
 
 
 def is_torch_model(kind: str) -> bool:
@@ -51,7 +55,9 @@ def is_torch_model(kind: str) -> bool:
 
 
 @ray.remote(num_cpus=1)
-def train_task(prepared: Prepared, spec: TrainSpec, registry_root: str) -> tuple[str, EvaluationResult]:
+def train_task(
+    prepared: Prepared, spec: TrainSpec, registry_root: str
+) -> tuple[str, EvaluationResult]:
     model, result = fit_and_evaluate(prepared, spec)
     mv = register(Registry(registry_root), model, result, prepared, spec)
     return mv.ref, result
@@ -98,10 +104,16 @@ def torch_train_func(config: dict[str, Any]) -> None:
             metrics.update(result.metrics)
         if rank == 0:
             with tempfile.TemporaryDirectory() as tmp:
-                fitted = create(spec.kind, **spec.params).from_module(unwrap(module), prepared.train)
+                fitted = create(spec.kind, **spec.params).from_module(
+                    unwrap(module), prepared.train
+                )
                 fitted.save(tmp)  # the checkpoint is a loadable model directory
                 torch.save(
-                    {"module": unwrap(module).state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
+                    {
+                        "module": unwrap(module).state_dict(),
+                        "optimizer": optimizer.state_dict(),
+                        "epoch": epoch,
+                    },
                     Path(tmp) / TRAIN_STATE,
                 )
                 ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
@@ -141,7 +153,11 @@ def torch_trainer(
 
 
 def register_checkpoint(
-    registry: Registry, checkpoint: Checkpoint, metrics: dict[str, Any], spec: TrainSpec, prepared: Prepared
+    registry: Registry,
+    checkpoint: Checkpoint,
+    metrics: dict[str, Any],
+    spec: TrainSpec,
+    prepared: Prepared,
 ) -> ModelVersion:
     with checkpoint.as_directory() as directory, tempfile.TemporaryDirectory() as clean:
         model = load_model(directory)  # refuse to register anything that does not load
@@ -155,23 +171,35 @@ def register_checkpoint(
             config=json.loads(json.dumps(model.config.__dict__)),
             metrics={**wanted, "k": spec.k},
             dataset_hash=prepared.dataset.manifest.content_hash,
-            extra={"split": prepared.split.description, "trained_on": "train split", "trainer": "TorchTrainer"},
+            extra={
+                "split": prepared.split.description,
+                "trained_on": "train split",
+                "trainer": "TorchTrainer",
+            },
         )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True, help="dataset directory or URI")
-    parser.add_argument("--model", required=True, help="recommender kind (ease, als, bpr, two_tower, ...)")
+    parser.add_argument(
+        "--model", required=True, help="recommender kind (ease, als, bpr, two_tower, ...)"
+    )
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--name", help="registry name (default: the kind)")
     parser.add_argument("--split", default="random:0.2:42")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--eval-users", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=1, help="TorchTrainer workers (torch models)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="TorchTrainer workers (torch models)"
+    )
     parser.add_argument("--cpus-per-worker", type=float, default=1.0)
     parser.add_argument("--gpu", action="store_true", help="one GPU per TorchTrainer worker")
-    parser.add_argument("--max-failures", type=int, default=2, help="worker restarts from the last checkpoint")
+    parser.add_argument(
+        "--max-failures", type=int, default=2, help="worker restarts from the last checkpoint"
+    )
     parser.add_argument("--storage-path", help="where Ray Train keeps checkpoints (path or URI)")
     parser.add_argument("--registry", default=default_root())
     add_ray_args(parser)
@@ -196,8 +224,13 @@ def run(args: argparse.Namespace) -> int:
     registry = Registry(registry_root)
     if is_torch_model(spec.kind):
         trainer = torch_trainer(
-            data, spec, workers=args.workers, use_gpu=args.gpu, cpus_per_worker=args.cpus_per_worker,
-            max_failures=args.max_failures, storage_path=args.storage_path,
+            data,
+            spec,
+            workers=args.workers,
+            use_gpu=args.gpu,
+            cpus_per_worker=args.cpus_per_worker,
+            max_failures=args.max_failures,
+            storage_path=args.storage_path,
         )
         result = trainer.fit()
         if result.checkpoint is None:

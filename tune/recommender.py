@@ -39,12 +39,19 @@ def cpu_trial(config: dict[str, Any], *, prepared: Prepared, base: TrainSpec) ->
     tune.report(result.metrics)
 
 
-def torch_trial(config: dict[str, Any], *, data: str, base: TrainSpec, cpus_per_worker: float) -> None:
+def torch_trial(
+    config: dict[str, Any], *, data: str, base: TrainSpec, cpus_per_worker: float
+) -> None:
     """One trial of a torch family: this function launches the trainer (Train V2 pattern)."""
     spec = dataclasses.replace(base, params=config)
     trainer = torch_trainer(
-        data, spec, workers=1, cpus_per_worker=cpus_per_worker, max_failures=0,
-        callbacks=[TuneReportCallback()], name=f"trial-{tune.get_context().get_trial_id()}",
+        data,
+        spec,
+        workers=1,
+        cpus_per_worker=cpus_per_worker,
+        max_failures=0,
+        callbacks=[TuneReportCallback()],
+        name=f"trial-{tune.get_context().get_trial_id()}",
     )
     trainer.fit()
 
@@ -89,12 +96,18 @@ def build_tuner(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", required=True)
     parser.add_argument("--model", required=True, help="family to search")
     parser.add_argument("--num-samples", type=int, default=8)
-    parser.add_argument("--split", default="random:0.2:42", help="train/test split (test is never tuned on)")
-    parser.add_argument("--validation", default="random:0.2:7", help="validation split of the train part")
+    parser.add_argument(
+        "--split", default="random:0.2:42", help="train/test split (test is never tuned on)"
+    )
+    parser.add_argument(
+        "--validation", default="random:0.2:7", help="validation split of the train part"
+    )
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--eval-users", type=int, default=2000)
     parser.add_argument("--max-concurrent", type=int, default=2)
@@ -118,12 +131,20 @@ def run(args: argparse.Namespace) -> int:
     except KeyError:
         raise InputError(f"no search space for {args.model!r}") from None
     data = absolute(args.data)
-    base = TrainSpec(args.model, {}, args.split, args.k, args.eval_users, args.name, args.validation)
+    base = TrainSpec(
+        args.model, {}, args.split, args.k, args.eval_users, args.name, args.validation
+    )
     init_ray(args.address, args.num_cpus)
     validation = prepare(data, args.split, args.validation)
     tuner = build_tuner(
-        args.model, data, base, validation, num_samples=args.num_samples, smoke_test=args.smoke_test,
-        max_concurrent=args.max_concurrent, cpus_per_trial=args.cpus_per_trial,
+        args.model,
+        data,
+        base,
+        validation,
+        num_samples=args.num_samples,
+        smoke_test=args.smoke_test,
+        max_concurrent=args.max_concurrent,
+        cpus_per_trial=args.cpus_per_trial,
         storage_path=absolute(args.storage_path),
     )
     results = tuner.fit()
@@ -142,8 +163,10 @@ def run(args: argparse.Namespace) -> int:
     model, result = ray.get(_fit_remote.remote(prepared, final_spec))
     mv = register(Registry(absolute(args.registry)), model, result, prepared, final_spec)
     print(f"best params {params}")
-    print(f"registered {mv.ref}: test {METRIC}@{args.k}={result.metrics[METRIC]:.4f} "
-          f"(validation {best.metrics[METRIC]:.4f})")
+    print(
+        f"registered {mv.ref}: test {METRIC}@{args.k}={result.metrics[METRIC]:.4f} "
+        f"(validation {best.metrics[METRIC]:.4f})"
+    )
     return 0
 
 

@@ -8,8 +8,14 @@ from ray import tune
 
 SPACES: dict[str, dict[str, Any]] = {
     "popularity": {"half_life_days": tune.choice([None, 1.0, 7.0, 30.0])},
-    "item_knn": {"neighbors": tune.choice([20, 50, 100, 200, 400]), "shrinkage": tune.loguniform(0.1, 200.0)},
-    "user_knn": {"neighbors": tune.choice([20, 50, 100, 200, 400]), "shrinkage": tune.loguniform(0.1, 200.0)},
+    "item_knn": {
+        "neighbors": tune.choice([20, 50, 100, 200, 400]),
+        "shrinkage": tune.loguniform(0.1, 200.0),
+    },
+    "user_knn": {
+        "neighbors": tune.choice([20, 50, 100, 200, 400]),
+        "shrinkage": tune.loguniform(0.1, 200.0),
+    },
     "ease": {"l2": tune.loguniform(10.0, 5000.0)},
     "als": {
         "factors": tune.choice([32, 64, 128]),
@@ -29,11 +35,19 @@ SPACES: dict[str, dict[str, Any]] = {
         "temperature": tune.loguniform(0.03, 0.5),
         "epochs": 30,
     },
-    "content": {"ngram_max": tune.choice([1, 2]), "max_df": tune.uniform(0.3, 1.0), "sublinear_tf": tune.choice([True, False])},
+    "content": {
+        "ngram_max": tune.choice([1, 2]),
+        "max_df": tune.uniform(0.3, 1.0),
+        "sublinear_tf": tune.choice([True, False]),
+    },
 }
 
 # Few epochs for --smoke-test, so a search finishes in seconds.
-SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {"bpr": {"epochs": 2}, "two_tower": {"epochs": 2}, "als": {"iterations": 2}}
+SMOKE_OVERRIDES: dict[str, dict[str, Any]] = {
+    "bpr": {"epochs": 2},
+    "two_tower": {"epochs": 2},
+    "als": {"iterations": 2},
+}
 
 
 def space_for(kind: str, smoke_test: bool = False) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+from deployments.schemas import FiltersIn, ItemIn, RecommendedItem
 from entertainai.data.schemas import ITEMS
 from entertainai.recommend.filters import Filters
 from entertainai.serving.service import RecommendationItem
-from deployments.schemas import FiltersIn, ItemIn, RecommendedItem
 
 
 def to_filters(f: FiltersIn) -> Filters:

@@ -7,10 +7,10 @@ import time
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from entertainai.serving.events import validate_event
 from deployments.deps import EventWriter, State
 from deployments.observability import EVENT_LAG, EVENTS
 from deployments.schemas import EventsRequest, EventsResponse
+from entertainai.serving.events import validate_event
 
 router = APIRouter(prefix="/v1", tags=["events"])
 

@@ -6,9 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from entertainai.data.schemas import MATURITY_RATINGS
-from entertainai.errors import InputError
-from entertainai.recommend.hybrid import Preferences
 from deployments.deps import Reader, State
 from deployments.routes.convert import to_filters, to_items
 from deployments.schemas import (
@@ -17,12 +14,23 @@ from deployments.schemas import (
     FiltersIn,
     RecommendationResponse,
 )
+from entertainai.data.schemas import MATURITY_RATINGS
+from entertainai.errors import InputError
+from entertainai.recommend.hybrid import Preferences
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 QUERY_PARAMS = {
-    "k", "include_genres", "exclude_genres", "min_year", "max_year", "max_maturity",
-    "diversity", "max_per_genre", "explain", "preferred_genres",
+    "k",
+    "include_genres",
+    "exclude_genres",
+    "min_year",
+    "max_year",
+    "max_maturity",
+    "diversity",
+    "max_per_genre",
+    "explain",
+    "preferred_genres",
 }
 
 
@@ -49,12 +57,19 @@ async def recommend_for_user(
         raise InputError(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_PARAMS)}")
     filters = to_filters(
         FiltersIn(
-            include_genres=include_genres, exclude_genres=exclude_genres, min_year=min_year,
-            max_year=max_year, max_maturity=max_maturity,
+            include_genres=include_genres,
+            exclude_genres=exclude_genres,
+            min_year=min_year,
+            max_year=max_year,
+            max_maturity=max_maturity,
         )
     )
     rows = state.service.recommend(
-        [user_id], k, filters=filters, diversity=diversity, max_per_genre=max_per_genre,
+        [user_id],
+        k,
+        filters=filters,
+        diversity=diversity,
+        max_per_genre=max_per_genre,
         explain_items=explain,
         preferences=Preferences(genres=tuple(preferred_genres)) if preferred_genres else None,
     )[0]
@@ -62,7 +77,9 @@ async def recommend_for_user(
 
 
 @router.post("/recommendations", response_model=BatchRecommendationResponse)
-async def recommend_many(body: BatchRecommendationRequest, state: State, _: Reader) -> BatchRecommendationResponse:
+async def recommend_many(
+    body: BatchRecommendationRequest, state: State, _: Reader
+) -> BatchRecommendationResponse:
     """Top-k for many users at once (batched across requests by the batch deployment)."""
     filters = to_filters(body.filters)
     if state.batch is not None:

@@ -9,12 +9,18 @@ from entertainai.registry import Registry, default_root
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    models = commands.add_parser("models", help="list, inspect, promote and delete registered models")
+    models = commands.add_parser(
+        "models", help="list, inspect, promote and delete registered models"
+    )
     models.add_argument(
-        "--registry", default=None, help=f"registry root path or URI (default {default_root()!r}, env ENTERTAINAI_ARTIFACTS)"
+        "--registry",
+        default=None,
+        help=f"registry root path or URI (default {default_root()!r}, env ENTERTAINAI_ARTIFACTS)",
     )
     sub = models.add_subparsers(dest="models_command", required=True, metavar="SUBCOMMAND")
-    sub.add_parser("list", help="every model with its versions and aliases").set_defaults(handler=run_list)
+    sub.add_parser("list", help="every model with its versions and aliases").set_defaults(
+        handler=run_list
+    )
     show = sub.add_parser("show", help="metadata of NAME, NAME@VERSION or NAME@ALIAS")
     show.add_argument("ref")
     show.set_defaults(handler=run_show)
@@ -27,7 +33,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     rollback.add_argument("name")
     rollback.add_argument("--alias", default="production")
     rollback.set_defaults(handler=run_rollback)
-    delete = sub.add_parser("delete", help="delete one version (refused while an alias points at it)")
+    delete = sub.add_parser(
+        "delete", help="delete one version (refused while an alias points at it)"
+    )
     delete.add_argument("name")
     delete.add_argument("version", type=int)
     delete.set_defaults(handler=run_delete)
@@ -55,7 +63,17 @@ def run_list(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     registry = Registry(args.registry)
     mv = registry.get(args.ref)
-    print(json.dumps({**mv.metadata, "location": str(mv.location), "aliases": {a: v for a, v in registry.aliases(mv.name).items() if v == mv.version}}, indent=2, sort_keys=True))
+    print(
+        json.dumps(
+            {
+                **mv.metadata,
+                "location": str(mv.location),
+                "aliases": {a: v for a, v in registry.aliases(mv.name).items() if v == mv.version},
+            },
+            indent=2,
+            sort_keys=True,
+        )
+    )
     return 0
 
 

@@ -61,14 +61,19 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     recs.set_defaults(handler=run_evaluate)
 
     recommend = commands.add_parser("recommend", help="recommendations from a registered model")
-    recommend.add_argument("--model", required=True, help="NAME, NAME@VERSION, NAME@ALIAS or a path")
     recommend.add_argument(
-        "--users", required=True, help="comma-separated user ids, or with --out: 'all' or a FILE of ids"
+        "--model", required=True, help="NAME, NAME@VERSION, NAME@ALIAS or a path"
+    )
+    recommend.add_argument(
+        "--users",
+        required=True,
+        help="comma-separated user ids, or with --out: 'all' or a FILE of ids",
     )
     recommend.add_argument("--k", type=int, default=10)
     recommend.add_argument("--genre", action="append", default=[], help="only these genres")
     recommend.add_argument(
-        "--out", help="FILE.parquet or FILE.csv: batch inference on Ray Data (user_id,item_id,rank,score)"
+        "--out",
+        help="FILE.parquet or FILE.csv: batch inference on Ray Data (user_id,item_id,rank,score)",
     )
     recommend.add_argument("--address", help="Ray cluster for --out (default: a local Ray)")
     recommend.add_argument("--registry", default=None)

@@ -11,7 +11,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="serve the API (Ray Serve) on 127.0.0.1:8000 until Ctrl-C",
         description="Starts a local Ray (or joins --address) and deploys deployments/serve_config.yaml.",
     )
-    serve.add_argument("--config", default=None, help="Serve config YAML (default: the shipped one)")
+    serve.add_argument(
+        "--config", default=None, help="Serve config YAML (default: the shipped one)"
+    )
     serve.add_argument("--registry", help="registry root (path or URI)")
     serve.add_argument("--model", help="recommender to serve (default: hybrid@production)")
     serve.add_argument("--port", type=int, help="HTTP port")

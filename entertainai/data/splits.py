@@ -121,7 +121,9 @@ def split(table: pa.Table, spec: str) -> Split:
     args = rest.split(":") if rest else []
     try:
         if kind == "random":
-            return random_split(table, float(args[0]) if args else 0.2, int(args[1]) if len(args) > 1 else 42)
+            return random_split(
+                table, float(args[0]) if args else 0.2, int(args[1]) if len(args) > 1 else 42
+            )
         if kind == "temporal":
             arg = args[0] if args else "0.2"
             return temporal_split(table, arg if "-" in arg else float(arg))

@@ -223,7 +223,9 @@ def top_k(scores: np.ndarray, item_ids: np.ndarray, k: int) -> Recommendations:
     n_rows, n_items = scores.shape
     k_eff = min(k, n_items)
     if k_eff == 0:
-        return Recommendations(np.full((n_rows, k), "", dtype=object), np.full((n_rows, k), -np.inf))
+        return Recommendations(
+            np.full((n_rows, k), "", dtype=object), np.full((n_rows, k), -np.inf)
+        )
     part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
     part_scores = np.take_along_axis(scores, part, axis=1)
     order = np.argsort(-part_scores, axis=1, kind="stable")

@@ -48,7 +48,12 @@ class Catalogue:
             titles.append(title)
             texts.append(
                 " ".join(
-                    [title, r.get("description") or "", " ".join(genres), " ".join(r.get("tags") or [])]
+                    [
+                        title,
+                        r.get("description") or "",
+                        " ".join(genres),
+                        " ".join(r.get("tags") or []),
+                    ]
                 )
             )
             years.append(r.get("year") if r.get("year") is not None else -1)

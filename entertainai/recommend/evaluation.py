@@ -52,7 +52,9 @@ def evaluate(
     items = pc.cast(test.column("item_id"), pa.string()).to_numpy(zero_copy_only=False)
     test_users = np.unique(users)
     if max_users is not None and len(test_users) > max_users:
-        test_users = np.sort(np.random.default_rng(seed).choice(test_users, max_users, replace=False))
+        test_users = np.sort(
+            np.random.default_rng(seed).choice(test_users, max_users, replace=False)
+        )
     relevant: dict[str, set[str]] = {}
     for u, i in zip(users.tolist(), items.tolist(), strict=True):
         relevant.setdefault(u, set()).add(i)
@@ -65,11 +67,16 @@ def evaluate(
             batch.tolist(), k=k, exclude_seen=True, filters=Filters(available_only=False)
         )
         hits = np.array(
-            [[item in relevant[u] for item in row] for u, row in zip(batch, recs.item_ids, strict=True)],
+            [
+                [item in relevant[u] for item in row]
+                for u, row in zip(batch, recs.item_ids, strict=True)
+            ],
             dtype=bool,
         )
         all_hits.append(hits)
-        all_tops.append(model.item_indices(recs.item_ids.ravel().tolist()).reshape(recs.item_ids.shape))
+        all_tops.append(
+            model.item_indices(recs.item_ids.ravel().tolist()).reshape(recs.item_ids.shape)
+        )
         n_rel.extend(len(relevant[u]) for u in batch)
     hits = np.concatenate(all_hits) if all_hits else np.zeros((0, k), bool)
     tops = np.concatenate(all_tops) if all_tops else np.zeros((0, k), np.int64)
@@ -106,9 +113,9 @@ def to_markdown(results: Iterable[EvaluationResult]) -> str:
         return ""
     k = results[0].k
     columns = list(dict.fromkeys(c for r in results for c in r.metrics))
-    header = "| model | " + " | ".join(
-        f"{c}@{k}" if c in RANKING_METRICS else c for c in columns
-    ) + " |"
+    header = (
+        "| model | " + " | ".join(f"{c}@{k}" if c in RANKING_METRICS else c for c in columns) + " |"
+    )
     lines = [header, "|" + "---|" * (len(columns) + 1)]
     for r in results:
         cells = [f"{r.metrics[c]:.4f}" if c in r.metrics else "" for c in columns]
@@ -116,7 +123,9 @@ def to_markdown(results: Iterable[EvaluationResult]) -> str:
     return "\n".join(lines)
 
 
-def write_report(results: list[EvaluationResult], out_dir: Path, title: str = "") -> dict[str, Path]:
+def write_report(
+    results: list[EvaluationResult], out_dir: Path, title: str = ""
+) -> dict[str, Path]:
     """Write ``results.json``, ``results.md`` and ``results.png`` (a grouped bar chart)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -124,9 +133,7 @@ def write_report(results: list[EvaluationResult], out_dir: Path, title: str = ""
         "markdown": out_dir / "results.md",
         "chart": out_dir / "results.png",
     }
-    paths["json"].write_text(
-        json.dumps([r.__dict__ for r in results], indent=2, sort_keys=True)
-    )
+    paths["json"].write_text(json.dumps([r.__dict__ for r in results], indent=2, sort_keys=True))
     paths["markdown"].write_text((f"# {title}\n\n" if title else "") + to_markdown(results) + "\n")
     _chart(results, paths["chart"], title)
     return paths
@@ -138,7 +145,11 @@ def _chart(results: list[EvaluationResult], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [c for c in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage") if c in results[0].metrics]
+    shown = [
+        c
+        for c in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
+        if c in results[0].metrics
+    ]
     x = np.arange(len(shown))
     width = 0.8 / max(len(results), 1)
     fig, ax = plt.subplots(figsize=(9, 4.5))

@@ -72,9 +72,7 @@ class HybridConfig:
         if self.method not in METHODS:
             raise InputError(f"method must be one of {METHODS}, got {self.method!r}")
         if self.weights and len(self.weights) != len(self.components):
-            raise InputError(
-                f"{len(self.weights)} weights for {len(self.components)} components"
-            )
+            raise InputError(f"{len(self.weights)} weights for {len(self.components)} components")
         if not 0 < self.validation_fraction < 1:
             raise InputError(
                 f"validation_fraction must be in (0, 1), got {self.validation_fraction}"

@@ -80,9 +80,7 @@ class InteractionData:
         ru, ri, rv = u[is_rating][order], i[is_rating][order], values[is_rating][order]
         keys = ru.astype(np.int64) * shape[1] + ri
         last = np.r_[keys[1:] != keys[:-1], True] if len(keys) else np.zeros(0, bool)
-        ratings = sp.csr_matrix(
-            (rv[last].astype(np.float32), (ru[last], ri[last])), shape=shape
-        )
+        ratings = sp.csr_matrix((rv[last].astype(np.float32), (ru[last], ri[last])), shape=shape)
 
         attributes = None
         if users is not None and users.num_rows:
@@ -98,7 +96,9 @@ class InteractionData:
         return cls(user_ids, item_ids, counts, ratings, last_seen, catalogue, attributes)
 
 
-def _max_per_cell(u: np.ndarray, i: np.ndarray, v: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+def _max_per_cell(
+    u: np.ndarray, i: np.ndarray, v: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
     if len(u) == 0:
         return sp.csr_matrix(shape, dtype=np.float64)
     keys = u.astype(np.int64) * shape[1] + i

@@ -57,7 +57,9 @@ class ItemKNN(Recommender):
     config: KNNConfig
 
     def _fit(self, data: InteractionData) -> None:
-        self.similarity_ = cosine_topk(self.seen_.T.tocsr(), self.config.neighbors, self.config.shrinkage)
+        self.similarity_ = cosine_topk(
+            self.seen_.T.tocsr(), self.config.neighbors, self.config.shrinkage
+        )
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
         return (self.seen_[users] @ self.similarity_.T).toarray()

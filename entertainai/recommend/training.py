@@ -53,7 +53,9 @@ def prepare(dataset_uri: str, split_spec: str, validation_spec: str | None = Non
     if validation_spec:
         interactions = parts.train
         inner = split(parts.train, validation_spec)
-        parts = Split(inner.train, inner.test, f"{parts.description}|validation {inner.description}")
+        parts = Split(
+            inner.train, inner.test, f"{parts.description}|validation {inner.description}"
+        )
     return Prepared(
         dataset=ds,
         split=parts,
@@ -65,7 +67,9 @@ def prepare(dataset_uri: str, split_spec: str, validation_spec: str | None = Non
 def fit_and_evaluate(prepared: Prepared, spec: TrainSpec) -> tuple[Recommender, EvaluationResult]:
     """Fit on the train split and evaluate on the test split (full ranking)."""
     model = create(spec.kind, **spec.params).fit(prepared.train)
-    result = evaluate(model, prepared.split.test, spec.k, name=spec.name or spec.kind, max_users=spec.eval_users)
+    result = evaluate(
+        model, prepared.split.test, spec.k, name=spec.name or spec.kind, max_users=spec.eval_users
+    )
     return model, result
 
 

@@ -121,8 +121,13 @@ class RecommendationService:
         self._lock = threading.RLock()
 
     @classmethod
-    def from_config(cls, config: ServiceConfig, *, replica_id: str = "local",
-                    pseudonymizer: Pseudonymizer | None = None) -> RecommendationService:
+    def from_config(
+        cls,
+        config: ServiceConfig,
+        *,
+        replica_id: str = "local",
+        pseudonymizer: Pseudonymizer | None = None,
+    ) -> RecommendationService:
         events = None
         if config.event_dir:
             # One log per replica: the event log is single-writer by design.
@@ -186,15 +191,19 @@ class RecommendationService:
             top_scores = recs.scores
             genres = model.catalogue_.genres
             if diversity > 0:
-                items, top_scores = rerank.mmr(items, top_scores, genres, k, lambda_=1.0 - diversity)
+                items, top_scores = rerank.mmr(
+                    items, top_scores, genres, k, lambda_=1.0 - diversity
+                )
             if max_per_genre:
                 items, top_scores = rerank.cap_genres(items, top_scores, genres, max_per_genre, k)
             items, top_scores = items[:, :k], top_scores[:, :k]
             explored = np.zeros(items.shape, bool)
             if self.config.explore_every:
                 pool = rerank.exploration_pool(
-                    self.exposure, self.config.explore_pool,
-                    allowed=filters.mask(model.catalogue_), new=self._new_mask(model),
+                    self.exposure,
+                    self.config.explore_pool,
+                    allowed=filters.mask(model.catalogue_),
+                    new=self._new_mask(model),
                 )
                 items, top_scores, explored = rerank.explore(
                     items, top_scores, pool, self.rng, every=self.config.explore_every
@@ -202,9 +211,13 @@ class RecommendationService:
             valid = items >= 0
             np.add.at(self.exposure, items[valid], 1.0)
             reasons = self._explain(model, users, user_ids, items) if explain_items else None
-            return self._to_items(model.catalogue_, model.item_ids_, items, top_scores, explored, reasons)
+            return self._to_items(
+                model.catalogue_, model.item_ids_, items, top_scores, explored, reasons
+            )
 
-    def similar(self, item_id: str, k: int = 10, filters: Filters | None = None) -> list[RecommendationItem]:
+    def similar(
+        self, item_id: str, k: int = 10, filters: Filters | None = None
+    ) -> list[RecommendationItem]:
         self._check_k(k)
         with self._lock:
             model = self.models.model
@@ -215,7 +228,9 @@ class RecommendationService:
             rows = [(i, s) for i, s in recs.row(0) if i in allowed][:k]
             return self._rows_to_items(model, rows)
 
-    def trending(self, k: int = 10, window: str = "1d", genre: str | None = None) -> list[RecommendationItem]:
+    def trending(
+        self, k: int = 10, window: str = "1d", genre: str | None = None
+    ) -> list[RecommendationItem]:
         self._check_k(k)
         with self._lock:
             rows = self.models.trending.trending(k, window=window, genre=genre)
@@ -240,11 +255,17 @@ class RecommendationService:
                 )
         if self.events is not None:
             self.events.append(events)  # durable before anything else sees the events
-        live = [(e.user_id, e.item_id, e.timestamp, EVENT_WEIGHTS.get(e.event_type, 1.0)) for e in events]
+        live = [
+            (e.user_id, e.item_id, e.timestamp, EVENT_WEIGHTS.get(e.event_type, 1.0))
+            for e in events
+        ]
         with self._lock:
             self.history.update(live)
             self.models.trending.update(live)
-            if isinstance(self.models.model, Hybrid) and self.models.trending not in self.models.model.components_:
+            if (
+                isinstance(self.models.model, Hybrid)
+                and self.models.trending not in self.models.model.components_
+            ):
                 self.models.model.update(live)
             self.events_ingested += len(events)
             self.last_event_lag_s = max(0.0, time.time() - max(e.timestamp for e in events))
@@ -256,7 +277,9 @@ class RecommendationService:
         with self._lock:
             model = self.models.model
             if not hasattr(model, "add_items"):
-                raise InputError(f"the serving model ({model.kind}) cannot take new items; serve a hybrid")
+                raise InputError(
+                    f"the serving model ({model.kind}) cannot take new items; serve a hybrid"
+                )
             model.add_items(items)
             if self.models.trending not in getattr(model, "components_", []):
                 self.models.trending.add_items(items)
@@ -278,16 +301,28 @@ class RecommendationService:
             raise InputError(f"k must be between 1 and {self.config.max_k}, got {k}", location="k")
 
     def _new_mask(self, model: Recommender) -> np.ndarray:
-        return np.isin(model.item_ids_, list(self.new_items)) if self.new_items else np.zeros(len(model.item_ids_), bool)
+        return (
+            np.isin(model.item_ids_, list(self.new_items))
+            if self.new_items
+            else np.zeros(len(model.item_ids_), bool)
+        )
 
-    def _explain(self, model: Recommender, users: np.ndarray, user_ids: Sequence[str], items: np.ndarray) -> Any:
+    def _explain(
+        self, model: Recommender, users: np.ndarray, user_ids: Sequence[str], items: np.ndarray
+    ) -> Any:
         histories = []
         for u, user in zip(users.tolist(), user_ids, strict=True):
             recent = model.item_indices(self.history.items(user))
-            seen = model.seen_.indices[model.seen_.indptr[u] : model.seen_.indptr[u + 1]] if u >= 0 else np.zeros(0, np.int64)
+            seen = (
+                model.seen_.indices[model.seen_.indptr[u] : model.seen_.indptr[u + 1]]
+                if u >= 0
+                else np.zeros(0, np.int64)
+            )
             histories.append(np.concatenate([recent[recent >= 0], seen]))
         trending_scores = self._aligned_trending(model)
-        return explain(items, histories, model.catalogue_, trending=trending_scores, new=self._new_mask(model))
+        return explain(
+            items, histories, model.catalogue_, trending=trending_scores, new=self._new_mask(model)
+        )
 
     def _aligned_trending(self, model: Recommender) -> np.ndarray:
         trending = self.models.trending
@@ -297,8 +332,15 @@ class RecommendationService:
         out[cols >= 0] = scores[cols[cols >= 0]]
         return out
 
-    def _to_items(self, catalogue: Catalogue, item_ids: np.ndarray, items: np.ndarray, scores: np.ndarray,
-                  explored: np.ndarray, reasons: Any) -> list[list[RecommendationItem]]:
+    def _to_items(
+        self,
+        catalogue: Catalogue,
+        item_ids: np.ndarray,
+        items: np.ndarray,
+        scores: np.ndarray,
+        explored: np.ndarray,
+        reasons: Any,
+    ) -> list[list[RecommendationItem]]:
         out = []
         for r in range(items.shape[0]):
             row = []
@@ -308,8 +350,11 @@ class RecommendationService:
                     continue
                 row.append(
                     RecommendationItem(
-                        item_id=str(item_ids[i]), score=float(scores[r, j]), rank=len(row) + 1,
-                        title=str(catalogue.titles[i]), genres=_genres(catalogue, i),
+                        item_id=str(item_ids[i]),
+                        score=float(scores[r, j]),
+                        rank=len(row) + 1,
+                        title=str(catalogue.titles[i]),
+                        genres=_genres(catalogue, i),
                         reason=str(reasons.reasons[r, j]) if reasons is not None else "",
                         explanation=str(reasons.texts[r, j]) if reasons is not None else "",
                         explored=bool(explored[r, j]),
@@ -318,11 +363,18 @@ class RecommendationService:
             out.append(row)
         return out
 
-    def _rows_to_items(self, model: Recommender, rows: list[tuple[str, float]]) -> list[RecommendationItem]:
+    def _rows_to_items(
+        self, model: Recommender, rows: list[tuple[str, float]]
+    ) -> list[RecommendationItem]:
         idx = model.item_indices([i for i, _ in rows])
         return [
-            RecommendationItem(item_id=i, score=s, rank=n + 1, title=str(model.catalogue_.titles[j]),
-                               genres=_genres(model.catalogue_, j))
+            RecommendationItem(
+                item_id=i,
+                score=s,
+                rank=n + 1,
+                title=str(model.catalogue_.titles[j]),
+                genres=_genres(model.catalogue_, j),
+            )
             for n, ((i, s), j) in enumerate(zip(rows, idx, strict=True))
         ]
 

@@ -19,9 +19,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_every_command_has_help(capsys):
     for argv in (
-        [], ["data"], ["data", "load"], ["data", "describe"], ["models"], ["models", "list"],
-        ["models", "show"], ["models", "promote"], ["models", "rollback"], ["models", "delete"],
-        ["train", "recommender"], ["evaluate", "recommenders"], ["recommend"], ["serve"],
+        [],
+        ["data"],
+        ["data", "load"],
+        ["data", "describe"],
+        ["models"],
+        ["models", "list"],
+        ["models", "show"],
+        ["models", "promote"],
+        ["models", "rollback"],
+        ["models", "delete"],
+        ["train", "recommender"],
+        ["evaluate", "recommenders"],
+        ["recommend"],
+        ["serve"],
     ):
         with pytest.raises(SystemExit) as exit_info:
             main([*argv, "--help"])
@@ -38,7 +49,21 @@ def test_data_load_and_describe(demo: Path, capsys):
 def test_train_promote_rollback_recommend(demo: Path, tmp_path: Path, capsys):
     reg = str(tmp_path / "reg")
     for _ in range(2):
-        assert main(["train", "recommender", "--data", str(demo), "--model", "item_knn", "--registry", reg]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "recommender",
+                    "--data",
+                    str(demo),
+                    "--model",
+                    "item_knn",
+                    "--registry",
+                    reg,
+                ]
+            )
+            == 0
+        )
     assert main(["models", "--registry", reg, "promote", "item_knn", "1"]) == 0
     assert main(["models", "--registry", reg, "promote", "item_knn", "2"]) == 0
     assert main(["models", "--registry", reg, "rollback", "item_knn"]) == 0
@@ -49,14 +74,44 @@ def test_train_promote_rollback_recommend(demo: Path, tmp_path: Path, capsys):
     assert main(["models", "--registry", reg, "list"]) == 0
     listing = capsys.readouterr().out
     assert "latest" in listing and "production" in listing
-    assert main(["recommend", "--registry", reg, "--model", "item_knn@production", "--users", "u00001,nobody", "--k", "3"]) == 0
+    assert (
+        main(
+            [
+                "recommend",
+                "--registry",
+                reg,
+                "--model",
+                "item_knn@production",
+                "--users",
+                "u00001,nobody",
+                "--k",
+                "3",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith("u00001: ") and lines[1].startswith("nobody: ") and lines[0].count("(") == 3
+    assert (
+        lines[0].startswith("u00001: ")
+        and lines[1].startswith("nobody: ")
+        and lines[0].count("(") == 3
+    )
 
 
 def test_evaluate_writes_json_markdown_png(demo: Path, tmp_path: Path, capsys):
     out = tmp_path / "eval"
-    argv = ["evaluate", "recommenders", "--data", str(demo), "--models", "popularity,item_knn", "--split", "temporal:0.2", "--out", str(out)]
+    argv = [
+        "evaluate",
+        "recommenders",
+        "--data",
+        str(demo),
+        "--models",
+        "popularity,item_knn",
+        "--split",
+        "temporal:0.2",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     results = json.loads((out / "results.json").read_text())
     assert [r["model"] for r in results] == ["popularity", "item_knn"]
@@ -80,7 +135,35 @@ def test_errors_are_one_line_with_status_2(argv, message, capsys):
 
 
 def test_bad_split_and_model_names(demo: Path, tmp_path: Path, capsys):
-    assert main(["evaluate", "recommenders", "--data", str(demo), "--models", "nope", "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "recommenders",
+                "--data",
+                str(demo),
+                "--models",
+                "nope",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "unknown recommender" in capsys.readouterr().err
-    assert main(["evaluate", "recommenders", "--data", str(demo), "--split", "weird", "--out", str(tmp_path)]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                "recommenders",
+                "--data",
+                str(demo),
+                "--split",
+                "weird",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert "unknown split" in capsys.readouterr().err

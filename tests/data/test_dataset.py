@@ -16,7 +16,9 @@ def interactions(n: int, offset: int = 0) -> pa.Table:
             "user_id": [f"u{i % 7}" for i in range(offset, offset + n)],
             "item_id": [f"i{i % 5}" for i in range(offset, offset + n)],
             "event_type": ["view"] * n,
-            "timestamp": pa.array(range(offset, offset + n), pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+            "timestamp": pa.array(range(offset, offset + n), pa.int64()).cast(
+                pa.timestamp("ms", tz="UTC")
+            ),
         }
     )
 

@@ -47,13 +47,17 @@ def test_random_split_share_and_determinism():
 
 def test_temporal_split_is_after_cutoff():
     s = split(table(), "temporal:0.2")
-    assert s.train.column("timestamp").to_numpy().max() < s.test.column("timestamp").to_numpy().min()
+    assert (
+        s.train.column("timestamp").to_numpy().max() < s.test.column("timestamp").to_numpy().min()
+    )
 
 
 def test_leave_last_takes_newest_items():
     t = table()
     s = split(t, "last:1")
-    assert len(set(s.test.column("user_id").to_pylist())) == len(set(t.column("user_id").to_pylist()))
+    assert len(set(s.test.column("user_id").to_pylist())) == len(
+        set(t.column("user_id").to_pylist())
+    )
 
 
 @pytest.mark.parametrize("spec", ["random:2", "bogus", "temporal:yesterday", "last:0"])

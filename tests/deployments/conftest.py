@@ -9,7 +9,11 @@ import pytest
 from entertainai.recommend.training import TrainSpec, fit_and_evaluate, prepare, register
 from entertainai.registry import Registry
 
-READ_KEY, WRITE_KEY, ADMIN_KEY = "reader-key-0123456789", "writer-key-0123456789", "admin-key-0123456789"
+READ_KEY, WRITE_KEY, ADMIN_KEY = (
+    "reader-key-0123456789",
+    "writer-key-0123456789",
+    "admin-key-0123456789",
+)
 KEYS_ENV = (
     f"reader:read:plain={READ_KEY},writer:read+write-events:plain={WRITE_KEY},"
     f"ops:admin:plain={ADMIN_KEY}"

@@ -22,8 +22,13 @@ A = {"x-api-key": ADMIN_KEY}
 
 @pytest.fixture()
 def client(served_registry: Path, tmp_path: Path, api_keys) -> Iterator[TestClient]:
-    args = AppArgs(registry=str(served_registry), event_dir=str(tmp_path / "events"),
-                   rate_limit_per_s=1000, rate_limit_burst=1000, max_body_bytes=50_000)
+    args = AppArgs(
+        registry=str(served_registry),
+        event_dir=str(tmp_path / "events"),
+        rate_limit_per_s=1000,
+        rate_limit_burst=1000,
+        max_body_bytes=50_000,
+    )
     app = create_app(args.max_body_bytes)
     app.state.gateway = GatewayState.build(args)
     with TestClient(app, raise_server_exceptions=False) as c:
@@ -36,7 +41,9 @@ def items_of(response) -> list[str]:
 
 
 def test_recommendations_with_filters_and_explanations(client):
-    r = client.get("/v1/users/u00001/recommendations?k=5&include_genres=Comedy&diversity=0.3", headers=R)
+    r = client.get(
+        "/v1/users/u00001/recommendations?k=5&include_genres=Comedy&diversity=0.3", headers=R
+    )
     body = r.json()
     assert r.status_code == 200 and len(body["items"]) <= 5 and body["model"] == "hybrid@1"
     for item in body["items"]:
@@ -50,7 +57,9 @@ def test_unknown_user_gets_cold_start_list(client):
 
 
 def test_batch_similar_trending_models_ops(client):
-    r = client.post("/v1/recommendations", json={"user_ids": ["u00001", "u00002"], "k": 3}, headers=R)
+    r = client.post(
+        "/v1/recommendations", json={"user_ids": ["u00001", "u00002"], "k": 3}, headers=R
+    )
     assert r.status_code == 200 and [len(x["items"]) for x in r.json()["results"]] == [3, 3]
     assert len(items_of(client.get("/v1/items/i00001/similar?k=3", headers=R))) == 3
     assert len(items_of(client.get("/v1/trending?window=7d&k=5", headers=R))) == 5
@@ -59,13 +68,22 @@ def test_batch_similar_trending_models_ops(client):
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
     metrics = client.get("/metrics").text
-    assert "entertainai_requests_total" in metrics and 'entertainai_model_version{name="hybrid",role="model"} 1.0' in metrics
+    assert (
+        "entertainai_requests_total" in metrics
+        and 'entertainai_model_version{name="hybrid",role="model"} 1.0' in metrics
+    )
 
 
 def test_event_is_durable_and_reflected_at_once(client, tmp_path: Path):
     first = items_of(client.get("/v1/users/u00003/recommendations?k=5&explain=false", headers=R))[0]
     start = time.perf_counter()
-    r = client.post("/v1/events", json={"events": [{"user_id": "u00003", "item_id": first, "event_type": "play", "value": 1.0}]}, headers=W)
+    r = client.post(
+        "/v1/events",
+        json={
+            "events": [{"user_id": "u00003", "item_id": first, "event_type": "play", "value": 1.0}]
+        },
+        headers=W,
+    )
     assert r.status_code == 202 and r.json() == {"accepted": 1}
     after = items_of(client.get("/v1/users/u00003/recommendations?k=5&explain=false", headers=R))
     assert first not in after and time.perf_counter() - start < 1.0
@@ -75,10 +93,19 @@ def test_event_is_durable_and_reflected_at_once(client, tmp_path: Path):
 
 
 def test_new_item_is_recommendable_at_once(client):
-    item = {"item_id": "brand-new", "title": "Haunted Scream House", "description": "haunted blood scream ghost night",
-            "genres": ["Horror"], "year": 2026, "maturity_rating": "R"}
+    item = {
+        "item_id": "brand-new",
+        "title": "Haunted Scream House",
+        "description": "haunted blood scream ghost night",
+        "genres": ["Horror"],
+        "year": 2026,
+        "maturity_rating": "R",
+    }
     assert client.post("/v1/items", json={"items": [item]}, headers=A).status_code == 201
-    r = client.get("/v1/users/cold-user/recommendations?k=5&include_genres=Horror&preferred_genres=Horror", headers=R)
+    r = client.get(
+        "/v1/users/cold-user/recommendations?k=5&include_genres=Horror&preferred_genres=Horror",
+        headers=R,
+    )
     assert "brand-new" in items_of(r)
     sim = client.get("/v1/items/brand-new/similar?k=3", headers=R)
     assert sim.status_code == 200
@@ -96,7 +123,11 @@ def test_promote_and_rollback_switch_the_serving_version(client, served_registry
 
 
 def test_erasure(client, tmp_path: Path):
-    client.post("/v1/events", json={"events": [{"user_id": "gone", "item_id": "i00001", "event_type": "like"}]}, headers=W)
+    client.post(
+        "/v1/events",
+        json={"events": [{"user_id": "gone", "item_id": "i00001", "event_type": "like"}]},
+        headers=W,
+    )
     assert client.delete("/v1/users/gone", headers=W).status_code == 403
     r = client.delete("/v1/users/gone", headers=A)
     assert r.status_code == 200 and r.json()["events_removed"] == 1
@@ -109,7 +140,13 @@ def test_erasure(client, tmp_path: Path):
     [
         ("get", "/v1/users/u1/recommendations", None, {}, 401),
         ("get", "/v1/users/u1/recommendations", None, {"x-api-key": "wrong"}, 401),
-        ("post", "/v1/events", {"events": [{"user_id": "u", "item_id": "i00001", "event_type": "play"}]}, R, 403),
+        (
+            "post",
+            "/v1/events",
+            {"events": [{"user_id": "u", "item_id": "i00001", "event_type": "play"}]},
+            R,
+            403,
+        ),
         ("post", "/v1/items", {"items": [{"item_id": "x", "title": "t"}]}, W, 403),
         ("get", "/v1/users/u1/recommendations?k=0", None, R, 422),
         ("get", "/v1/users/u1/recommendations?k=100000", None, R, 422),
@@ -117,22 +154,48 @@ def test_erasure(client, tmp_path: Path):
         ("get", "/v1/users/u1/recommendations?max_maturity=XXX", None, R, 422),
         ("get", "/v1/items/no-such-item/similar", None, R, 404),
         ("get", "/v1/trending?window=2w", None, R, 422),
-        ("post", "/v1/events", {"events": [{"user_id": "u", "item_id": "not-in-catalogue", "event_type": "play"}]}, W, 422),
-        ("post", "/v1/events", {"events": [{"user_id": "u", "item_id": "i00001", "event_type": "play", "timestamp": 4e9}]}, W, 422),
-        ("post", "/v1/events", {"events": [{"user_id": "u", "item_id": "i00001", "event_type": "teleport"}]}, W, 422),
+        (
+            "post",
+            "/v1/events",
+            {"events": [{"user_id": "u", "item_id": "not-in-catalogue", "event_type": "play"}]},
+            W,
+            422,
+        ),
+        (
+            "post",
+            "/v1/events",
+            {
+                "events": [
+                    {"user_id": "u", "item_id": "i00001", "event_type": "play", "timestamp": 4e9}
+                ]
+            },
+            W,
+            422,
+        ),
+        (
+            "post",
+            "/v1/events",
+            {"events": [{"user_id": "u", "item_id": "i00001", "event_type": "teleport"}]},
+            W,
+            422,
+        ),
         ("post", "/v1/events", {"events": []}, W, 422),
         ("post", "/v1/recommendations", {"user_ids": ["u"], "k": 3, "extra": 1}, R, 422),
     ],
 )
 def test_bad_input_gets_json_4xx(client, method, url, body, headers, status):
-    r = getattr(client, method)(url, headers=headers, **({"json": body} if body is not None else {}))
+    r = getattr(client, method)(
+        url, headers=headers, **({"json": body} if body is not None else {})
+    )
     assert r.status_code == status, r.text
     payload = r.json()
     assert payload["error"] and "Traceback" not in r.text
 
 
 def test_malformed_json_and_oversize_body(client):
-    r = client.post("/v1/events", content=b"{not json", headers={**W, "content-type": "application/json"})
+    r = client.post(
+        "/v1/events", content=b"{not json", headers={**W, "content-type": "application/json"}
+    )
     assert r.status_code == 422 and r.json()["error"] == "invalid_input"
     big = {"events": [{"user_id": "u" * 200, "item_id": "i00001", "event_type": "play"}] * 400}
     r = client.post("/v1/events", json=big, headers=W)
@@ -140,7 +203,9 @@ def test_malformed_json_and_oversize_body(client):
 
 
 def test_rate_limit_answers_429_with_retry_after(served_registry: Path, tmp_path: Path, api_keys):
-    args = AppArgs(registry=str(served_registry), event_dir=None, rate_limit_per_s=1, rate_limit_burst=2)
+    args = AppArgs(
+        registry=str(served_registry), event_dir=None, rate_limit_per_s=1, rate_limit_burst=2
+    )
     app = create_app()
     app.state.gateway = GatewayState.build(args)
     with TestClient(app) as c:

@@ -28,7 +28,12 @@ def referenced(text: str) -> set[str]:
 def test_alert_rules_parse_and_use_real_metrics():
     rules = yaml.safe_load((MONITORING / "alerts.yml").read_text())
     alerts = {r["alert"] for g in rules["groups"] for r in g["rules"]}
-    assert {"EntertainAIHighErrorRate", "EntertainAIHighP99Latency", "EntertainAIReplicaRestarts", "EntertainAIEventLag"} <= alerts
+    assert {
+        "EntertainAIHighErrorRate",
+        "EntertainAIHighP99Latency",
+        "EntertainAIReplicaRestarts",
+        "EntertainAIEventLag",
+    } <= alerts
     assert referenced((MONITORING / "alerts.yml").read_text()) <= exported()
 
 
@@ -40,5 +45,10 @@ def test_dashboard_uses_real_metrics():
 
 def test_scrape_config_targets_loopback():
     config = yaml.safe_load((MONITORING / "prometheus.yml").read_text())
-    targets = [t for job in config["scrape_configs"] for sc in job.get("static_configs", []) for t in sc["targets"]]
+    targets = [
+        t
+        for job in config["scrape_configs"]
+        for sc in job.get("static_configs", [])
+        for t in sc["targets"]
+    ]
     assert targets and all(t.startswith("127.0.0.1:") for t in targets)

@@ -49,9 +49,12 @@ def test_new_item_is_recommendable_to_its_genre_at_once(content):
 
 def test_new_genre_and_metadata_refresh(content):
     content.add_items(
-        new_items(item_id=["doc-1", "i0"], title=["Nature", "Love story 0"],
-                  description=["penguins ice", "romance kiss wedding heart"],
-                  genres=[["Documentary"], ["Romance"]])
+        new_items(
+            item_id=["doc-1", "i0"],
+            title=["Nature", "Love story 0"],
+            description=["penguins ice", "romance kiss wedding heart"],
+            genres=[["Documentary"], ["Romance"]],
+        )
     )
     assert "Documentary" in content.catalogue_.genre_names
     recs = content.recommend(["u0"], k=3, filters=Filters(include_genres=("documentary",)))

@@ -65,7 +65,10 @@ def test_items_without_genre_get_generic_texts():
 
     catalogue = Catalogue.from_table(pa.table({"item_id": ["a", "b"], "title": ["A", "B"]}))
     out = explain(
-        np.array([[0, 1]]), [np.array([], np.int64)], catalogue,
-        trending=np.array([1.0, 0.0]), new=np.array([False, True]),
+        np.array([[0, 1]]),
+        [np.array([], np.int64)],
+        catalogue,
+        trending=np.array([1.0, 0.0]),
+        new=np.array([False, True]),
     )
     assert out.texts[0].tolist() == ["Trending now", "Just added"]

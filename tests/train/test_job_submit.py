@@ -46,13 +46,24 @@ def test_ray_job_submit_trains_and_registers(demo_dir: Path, tmp_path: Path):
     gcs, dashboard = free_port(), free_port(8265)
     head = subprocess.Popen(
         [
-            RAY, "start", "--head", "--block", f"--port={gcs}", "--num-cpus=2",
-            "--node-ip-address=127.0.0.1", "--dashboard-host=127.0.0.1",
-            f"--dashboard-port={dashboard}", "--include-dashboard=true", "--disable-usage-stats",
+            RAY,
+            "start",
+            "--head",
+            "--block",
+            f"--port={gcs}",
+            "--num-cpus=2",
+            "--node-ip-address=127.0.0.1",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dashboard}",
+            "--include-dashboard=true",
+            "--disable-usage-stats",
             # Short path: Ray's unix sockets live under it (108-byte limit).
             f"--temp-dir={tempfile.mkdtemp(prefix='ray', dir='/tmp')}",
         ],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     address = f"http://127.0.0.1:{dashboard}"
     try:
@@ -61,19 +72,36 @@ def test_ray_job_submit_trains_and_registers(demo_dir: Path, tmp_path: Path):
         no_token = {k: v for k, v in env.items() if k not in ("RAY_AUTH_TOKEN",)}
         no_token["RAY_AUTH_TOKEN_PATH"] = str(tmp_path / "absent-token")
         refused = subprocess.run(
-            [RAY, "job", "list", "--address", address], env=no_token, capture_output=True, text=True, timeout=60
+            [RAY, "job", "list", "--address", address],
+            env=no_token,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert refused.returncode != 0
 
         wait_for_job_agent(address, env, timeout=120)
         registry = tmp_path / "registry"
-        submit = (
-            [
-                RAY, "job", "submit", "--address", address, "--working-dir", str(REPO), "--",
-                "python", "-m", "train.recommender", "--data", str(demo_dir), "--model", "item_knn",
-                "--registry", str(registry), "--smoke-test",
-            ]
-        )
+        submit = [
+            RAY,
+            "job",
+            "submit",
+            "--address",
+            address,
+            "--working-dir",
+            str(REPO),
+            "--",
+            "python",
+            "-m",
+            "train.recommender",
+            "--data",
+            str(demo_dir),
+            "--model",
+            "item_knn",
+            "--registry",
+            str(registry),
+            "--smoke-test",
+        ]
         for _attempt in range(3):  # the job agent may still be starting on a busy machine
             job = subprocess.run(submit, env=env, capture_output=True, text=True, timeout=300)
             if "No available agent" not in job.stderr:
@@ -108,9 +136,15 @@ def wait_for_job_agent(address: str, env: dict[str, str], timeout: float) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         listing = subprocess.run(
-            [RAY, "job", "list", "--address", address], env=env, capture_output=True, text=True, timeout=60
+            [RAY, "job", "list", "--address", address],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         if listing.returncode == 0:
             return
         time.sleep(2)
-    raise TimeoutError(f"Ray job agent at {address} not ready in {timeout}s: {listing.stderr[-500:]}")
+    raise TimeoutError(
+        f"Ray job agent at {address} not ready in {timeout}s: {listing.stderr[-500:]}"
+    )

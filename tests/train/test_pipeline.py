@@ -11,10 +11,14 @@ from train import pipeline
 def test_pipeline_smoke(ray_session, tmp_path: Path, capsys):
     rc = pipeline.main(
         [
-            "--data", str(tmp_path / "demo"),
-            "--registry", str(tmp_path / "artifacts"),
-            "--out", str(tmp_path / "runs"),
-            "--models", "popularity,item_knn",
+            "--data",
+            str(tmp_path / "demo"),
+            "--registry",
+            str(tmp_path / "artifacts"),
+            "--out",
+            str(tmp_path / "runs"),
+            "--models",
+            "popularity,item_knn",
             "--smoke-test",
         ]
     )

@@ -11,7 +11,16 @@ from train import recommender
 
 def test_cpu_model_trains_as_ray_task(ray_session, demo_dir: Path, tmp_path: Path, capsys):
     rc = recommender.main(
-        ["--data", str(demo_dir), "--model", "ease", "--registry", str(tmp_path / "reg"), "--name", "ease-x"]
+        [
+            "--data",
+            str(demo_dir),
+            "--model",
+            "ease",
+            "--registry",
+            str(tmp_path / "reg"),
+            "--name",
+            "ease-x",
+        ]
     )
     assert rc == 0
     assert "registered ease-x@1" in capsys.readouterr().out
@@ -22,9 +31,19 @@ def test_cpu_model_trains_as_ray_task(ray_session, demo_dir: Path, tmp_path: Pat
 def test_torch_model_trains_with_torch_trainer(ray_session, demo_dir: Path, tmp_path: Path):
     rc = recommender.main(
         [
-            "--data", str(demo_dir), "--model", "bpr", "--smoke-test",
-            "--workers", "2", "--cpus-per-worker", "0.5",
-            "--registry", str(tmp_path / "reg"), "--storage-path", str(tmp_path / "train"),
+            "--data",
+            str(demo_dir),
+            "--model",
+            "bpr",
+            "--smoke-test",
+            "--workers",
+            "2",
+            "--cpus-per-worker",
+            "0.5",
+            "--registry",
+            str(tmp_path / "reg"),
+            "--storage-path",
+            str(tmp_path / "train"),
         ]
     )
     assert rc == 0
@@ -37,6 +56,9 @@ def test_torch_model_trains_with_torch_trainer(ray_session, demo_dir: Path, tmp_
 
 
 def test_bad_arguments_are_clear(tmp_path: Path, demo_dir: Path, capsys):
-    assert recommender.main(["--data", str(demo_dir), "--model", "nope", "--registry", str(tmp_path)]) == 2
+    assert (
+        recommender.main(["--data", str(demo_dir), "--model", "nope", "--registry", str(tmp_path)])
+        == 2
+    )
     assert "unknown recommender 'nope'" in capsys.readouterr().err
     assert recommender.main(["--data", str(tmp_path / "missing"), "--model", "ease"]) == 2

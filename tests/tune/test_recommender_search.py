@@ -12,8 +12,17 @@ from tune.spaces import SPACES
 def test_search_registers_the_best(ray_session, demo_dir: Path, tmp_path: Path, capsys):
     rc = recommender.main(
         [
-            "--data", str(demo_dir), "--model", "item_knn", "--num-samples", "3",
-            "--registry", str(tmp_path / "reg"), "--storage-path", str(tmp_path / "tune"), "--smoke-test",
+            "--data",
+            str(demo_dir),
+            "--model",
+            "item_knn",
+            "--num-samples",
+            "3",
+            "--registry",
+            str(tmp_path / "reg"),
+            "--storage-path",
+            str(tmp_path / "tune"),
+            "--smoke-test",
         ]
     )
     assert rc == 0

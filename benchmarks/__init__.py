@@ -1,0 +1,1 @@
+"""Side-by-side measurements against baselines: runnable scripts, not part of the test run."""

@@ -1,0 +1,81 @@
+"""A small closed-loop HTTP/1.1 load generator on raw asyncio streams (keep-alive).
+
+Lean on purpose: on a 2-core machine the client shares the CPU with the server, so a heavy
+client (httpx, requests) would measure itself. Only for loopback targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    concurrency: int
+    requests: int
+    errors: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+
+async def _worker(host: str, port: int, paths: list[str], headers: str, stop_at: float,
+                  latencies: list[float], errors: list[int], seed: int) -> None:
+    rng = random.Random(seed)
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.perf_counter() < stop_at:
+            path = paths[rng.randrange(len(paths))]
+            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n".encode()
+            start = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            if not status_line.startswith(b"HTTP/1.1 200"):
+                errors.append(1)
+    finally:
+        writer.close()
+
+
+async def _run(host: str, port: int, paths: list[str], headers: dict[str, str], concurrency: int,
+               seconds: float) -> LoadResult:
+    header_text = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    latencies: list[float] = []
+    errors: list[int] = []
+    start = time.perf_counter()
+    stop_at = start + seconds
+    await asyncio.gather(*[
+        _worker(host, port, paths, header_text, stop_at, latencies, errors, seed)
+        for seed in range(concurrency)
+    ])
+    elapsed = time.perf_counter() - start
+    lat = np.asarray(latencies) * 1000
+    return LoadResult(concurrency, len(lat), len(errors), elapsed,
+                      float(np.percentile(lat, 50)) if len(lat) else float("nan"),
+                      float(np.percentile(lat, 99)) if len(lat) else float("nan"))
+
+
+def run_load(host: str, port: int, paths: list[str], headers: dict[str, str], concurrency: int,
+             seconds: float) -> LoadResult:
+    """``concurrency`` connections, each sending its next request when the last answered."""
+    if not host.startswith("127.") and host != "localhost":
+        raise ValueError("load tests target loopback only")
+    return asyncio.run(_run(host, port, paths, headers, concurrency, seconds))
