@@ -52,8 +52,14 @@ def window_name(hours: float) -> str:
 class TrendingConfig:
     windows_hours: tuple[float, ...] = (1, 24, 168)
     default_window: str = "1d"  # what recommend() ranks by
+    # trending() ranks by lift: a window's count over what the longest window predicts for it.
+    # Raw counts would just list the most popular titles; lift finds what is rising.
+    rank_by: str = "lift"  # or "count"
+    prior: float = 2.0  # pseudo-count: one or two stray plays of a niche title are not a trend
 
     def __post_init__(self) -> None:
+        if self.rank_by not in ("lift", "count"):
+            raise InputError(f"rank_by must be 'lift' or 'count', got {self.rank_by!r}")
         if not self.windows_hours or min(self.windows_hours) <= 0:
             raise InputError(f"windows_hours must be positive, got {self.windows_hours}")
         if window_hours(self.default_window) not in self.windows_hours:
@@ -151,13 +157,23 @@ class Trending(Recommender):
         """The ``k`` available items with the highest decayed counts, optionally in ``genre``."""
         if k <= 0:
             raise InputError(f"k must be positive, got {k}")
-        scores = self.scores(window, now)
-        keep = self.catalogue_.available & (scores > 0)
+        counts = self.scores(window, now)
+        scores = self.rank_scores(window, now)
+        keep = self.catalogue_.available & (counts > 0)
         if genre is not None:
             keep &= self.catalogue_.genre_mask((genre,))
         candidates = np.flatnonzero(keep)
         top = candidates[np.argsort(-scores[candidates], kind="stable")[:k]]
         return [(str(self.item_ids_[i]), float(scores[i])) for i in top]
+
+    def rank_scores(self, window: str | float = "1d", now: float | None = None) -> np.ndarray:
+        """What ``trending`` ranks by: lift over the longest window's rate, or raw counts."""
+        counts = self.scores(window, now)
+        longest = max(self.config.windows_hours)
+        if self.config.rank_by == "count" or window_hours(window) == longest:
+            return counts
+        expected = self.scores(longest, now) * window_hours(window) / longest
+        return (counts + self.config.prior) / (expected + self.config.prior)
 
     def _window_index(self, window: str | float) -> int:
         hours = window_hours(window)
