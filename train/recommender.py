@@ -96,7 +96,7 @@ def torch_train_func(config: dict[str, Any]) -> None:
     epochs = model.config.epochs
     for epoch in range(start_epoch, epochs):
         loss = model.train_epoch(module, prepared.train, optimizer, epoch, rank, world)
-        metrics: dict[str, Any] = {"epoch": epoch + 1, "loss": loss}
+        metrics: dict[str, Any] = {"epoch": epoch + 1, "loss": loss, "resumed_at": start_epoch}
         last = epoch == epochs - 1
         if rank == 0 and (last or (epoch + 1) % config["eval_every"] == 0):
             fitted = create(spec.kind, **spec.params).from_module(unwrap(module), prepared.train)
@@ -119,6 +119,15 @@ def torch_train_func(config: dict[str, Any]) -> None:
                 ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
         else:
             ray.train.report(metrics)
+        _inject_failure(config, epoch)
+
+
+def _inject_failure(config: dict[str, Any], epoch: int) -> None:
+    """Fault injection for resilience tests: die once, after checkpointing ``fail_once_at``."""
+    marker = config.get("fail_once_marker")
+    if marker and epoch + 1 == config.get("fail_once_at") and not os.path.exists(marker):
+        Path(marker).touch()
+        raise RuntimeError(f"injected worker failure after epoch {epoch + 1}")
 
 
 def torch_trainer(
@@ -133,10 +142,16 @@ def torch_trainer(
     eval_every: int = 1,
     callbacks: list[Any] | None = None,
     name: str | None = None,
+    fault_injection: dict[str, Any] | None = None,
 ) -> TorchTrainer:
     return TorchTrainer(
         torch_train_func,
-        train_loop_config={"data": data, "spec": spec, "eval_every": eval_every},
+        train_loop_config={
+            "data": data,
+            "spec": spec,
+            "eval_every": eval_every,
+            **(fault_injection or {}),
+        },
         scaling_config=ScalingConfig(
             num_workers=workers,
             use_gpu=use_gpu,

@@ -21,16 +21,22 @@ def test_trending_finds_the_planted_bursts(tmp_path: Path):
     ds = Dataset.open(str(tmp_path / "demo"))
     interactions, items = ds.interactions, ds.items
     available = set(pc.filter(items.column("item_id"), items.column("available")).to_pylist())
-    bursts = [b for b in json.loads(ds.extra("ground_truth/bursts.json")) if b["item_id"] in available]
+    bursts = [
+        b for b in json.loads(ds.extra("ground_truth/bursts.json")) if b["item_id"] in available
+    ]
     found = 0
     for burst in bursts:
         # Everything up to the end of the burst window, as a live system would have seen it.
-        seen = interactions.filter(pc.less(pc.cast(interactions.column("timestamp"), "int64"), burst["end_ms"]))
+        seen = interactions.filter(
+            pc.less(pc.cast(interactions.column("timestamp"), "int64"), burst["end_ms"])
+        )
         model = Trending().fit(InteractionData.from_tables(seen, items))
         top = [item for item, _ in model.trending(k=5, window="1d", now=burst["end_ms"] / 1000)]
         found += burst["item_id"] in top
     # By chance a given item lands in the top 5 of 500 about 1% of the time.
-    assert found >= len(bursts) - 1, f"found {found} of {len(bursts)} planted bursts in the 1d top-5"
+    assert found >= len(bursts) - 1, (
+        f"found {found} of {len(bursts)} planted bursts in the 1d top-5"
+    )
 
 
 @pytest.mark.parametrize("kind", ["ease", "hybrid"])
