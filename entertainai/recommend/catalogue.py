@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,29 @@ class Catalogue:
 
     def __len__(self) -> int:
         return len(self.item_ids)
+
+    # Derived views, computed once per catalogue object (a changed catalogue is a new object):
+    # the serving hot path reads them on every request.
+
+    @cached_property
+    def unit_genres(self) -> np.ndarray:
+        """Dense genre vectors scaled to unit length (cosine by dot product)."""
+        dense = self.genres.toarray().astype(np.float32)
+        return dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+
+    @cached_property
+    def genre_lists(self) -> list[list[str]]:
+        g = self.genres.tocsr()
+        names = self.genre_names.tolist()
+        return [
+            [names[c] for c in sorted(g.indices[g.indptr[i] : g.indptr[i + 1]])]
+            for i in range(len(self))
+        ]
+
+    @cached_property
+    def first_genres(self) -> np.ndarray:
+        """Each item's first genre name ("" when it has none)."""
+        return np.asarray([g[0] if g else "" for g in self.genre_lists], dtype=object)
 
     @classmethod
     def from_table(cls, items: pa.Table, item_ids: np.ndarray | None = None) -> Catalogue:

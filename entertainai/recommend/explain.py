@@ -58,10 +58,14 @@ def explain(
     ``trending`` holds trending scores per item and ``new`` flags newly added items.
     """
     n, k = items.shape
-    vectors = _unit_rows(sp.csr_matrix(catalogue.genres if item_vectors is None else item_vectors))
+    vectors = (
+        catalogue.unit_genres
+        if item_vectors is None
+        else _unit_rows(sp.csr_matrix(item_vectors)).toarray()
+    )
     is_trending = _top_mask(trending, trending_top, len(catalogue))
     is_new = np.zeros(len(catalogue), bool) if new is None else np.asarray(new, bool)
-    genre = _first_genre(catalogue)
+    genre = catalogue.first_genres
 
     reasons = np.full((n, k), "", dtype=object)
     texts = np.full((n, k), "", dtype=object)
@@ -85,14 +89,14 @@ def explain(
 
 
 def _closest_history(
-    items: np.ndarray, history: np.ndarray, vectors: sp.csr_matrix
+    items: np.ndarray, history: np.ndarray, vectors: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each listed item, the most similar history item and the cosine (-inf if none)."""
     history = np.asarray(history, np.int64)
     history = history[(history >= 0) & (history < vectors.shape[0])]
     if len(history) == 0:
         return np.zeros(len(items), np.int64), np.full(len(items), -np.inf)
-    sims = (vectors[np.maximum(items, 0)] @ vectors[history].T).toarray()
+    sims = vectors[np.maximum(items, 0)] @ vectors[history].T
     sims[items[:, None] == history[None, :]] = -np.inf  # an item never explains itself
     best = np.argmax(sims, axis=1)
     return history[best], sims[np.arange(len(items)), best]
@@ -114,16 +118,6 @@ def _top_mask(scores: np.ndarray | None, top: int, n_items: int) -> np.ndarray:
     if top > 0:
         mask[np.argpartition(-s, top - 1)[:top]] = True
     return mask
-
-
-def _first_genre(catalogue: Catalogue) -> np.ndarray:
-    """Each item's first genre name ("" when it has none)."""
-    g = catalogue.genres.tocsr(copy=True)
-    g.sort_indices()  # then a row's first stored column is its first genre
-    first = np.full(len(catalogue), "", dtype=object)
-    has = np.diff(g.indptr) > 0
-    first[has] = catalogue.genre_names[g.indices[g.indptr[:-1][has]]]
-    return first
 
 
 def _in_genre(prefix: str, genre: str, fallback: str) -> str:

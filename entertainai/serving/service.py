@@ -119,6 +119,7 @@ class RecommendationService:
         self.events_ingested = 0
         self.last_event_lag_s = 0.0
         self._lock = threading.RLock()
+        self._trend_alignment: tuple[Any, np.ndarray] = (None, np.zeros(0, np.int64))
 
     @classmethod
     def from_config(
@@ -327,7 +328,11 @@ class RecommendationService:
     def _aligned_trending(self, model: Recommender) -> np.ndarray:
         trending = self.models.trending
         scores = trending.scores(trending.config.default_window)
-        cols = trending.item_indices(model.item_ids_.tolist())
+        # Items are only ever appended, so (object, size) pairs identify an alignment.
+        key = (id(model), len(model.item_ids_), id(trending), len(trending.item_ids_))
+        if self._trend_alignment[0] != key:
+            self._trend_alignment = (key, trending.item_indices(model.item_ids_.tolist()))
+        cols = self._trend_alignment[1]
         out = np.zeros(len(model.item_ids_))
         out[cols >= 0] = scores[cols[cols >= 0]]
         return out
@@ -380,8 +385,7 @@ class RecommendationService:
 
 
 def _genres(catalogue: Catalogue, i: int) -> list[str]:
-    row = catalogue.genres.getrow(i)
-    return [str(catalogue.genre_names[c]) for c in row.indices]
+    return list(catalogue.genre_lists[i])
 
 
 def rerank_pad(values: np.ndarray, n: int) -> np.ndarray:
