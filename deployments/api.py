@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deployments.deps import RateLimited
-from deployments.observability import observe
+from deployments.observability import Observe
 from deployments.routes import catalogue, events, ops, recommendations, users
 from entertainai.errors import (
     ArtifactError,
@@ -148,8 +148,8 @@ def create_app(max_body_bytes: int = 1_000_000) -> FastAPI:
         description="Recommendations, trending, events and catalogue for a streaming service.",
         docs_url="/docs",
     )
-    app.middleware("http")(observe)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(Observe)  # added last = outermost: it also sees 413s and auth errors
     app.add_exception_handler(EntertainAIError, on_core_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ValidationError, on_model_error)

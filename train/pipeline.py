@@ -25,7 +25,9 @@ from train.recommender import train_task
 log = logging.getLogger("train.pipeline")
 
 DEFAULT_DATA = "data/demo"
-DEFAULT_MODELS = "popularity,trending,item_knn,user_knn,ease,als,bpr,two_tower,content,hybrid"
+# CPU families that fit a 2-core laptop in about a minute; the torch models (bpr, two_tower)
+# train with `python -m train.recommender --model bpr --workers 2` (TorchTrainer).
+DEFAULT_MODELS = "popularity,trending,item_knn,user_knn,ease,als,content,hybrid"
 
 
 def ensure_dataset(uri: str, n_users: int | None) -> None:
