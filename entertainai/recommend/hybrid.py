@@ -51,7 +51,8 @@ METHODS = ("weighted", "rrf")
 @dataclass(frozen=True)
 class HybridConfig:
     # "kind" or 'kind:{"param": value}' (JSON params), fitted inside fit().
-    components: tuple[str, ...] = ("item_knn", "content", "trending")
+    # EASE for taste, content and trending for cold start; pass item_knn beyond 20k items.
+    components: tuple[str, ...] = ("ease", "content", "trending")
     method: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf"
     weights: tuple[float, ...] = ()  # one per component; () = fit them on a validation split
     validation_fraction: float = 0.2  # of each user's items, held out to fit the weights
