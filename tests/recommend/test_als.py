@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-# The L2 term weighs against summed errors, so it scales with the data: the 60-user planted
-# data needs a much weaker one than the default (tuned for thousands of users).
-TINY_L2 = 5.0
-
 import numpy as np
 import pytest
 
@@ -13,6 +9,10 @@ from entertainai.errors import InputError
 from entertainai.recommend import InteractionData, create
 from entertainai.recommend.als import als_loss, confidence, least_squares_cg
 from tests.recommend.planted import held_out, ndcg, popularity_ndcg
+
+# The L2 term weighs against summed errors, so it scales with the data: the 60-user planted
+# data needs a much weaker one than the default (tuned for thousands of users).
+TINY_L2 = 5.0
 
 
 def exact_solve(conf: np.ndarray, y: np.ndarray, reg: float) -> np.ndarray:
@@ -77,4 +77,7 @@ def test_rejects_bad_hyperparameters(data: InteractionData) -> None:
 
 def test_beats_popularity_on_held_out_items() -> None:
     train, _ = held_out()
-    assert ndcg(create("als", iterations=8, regularization=TINY_L2).fit(train)) > popularity_ndcg() + 0.1
+    assert (
+        ndcg(create("als", iterations=8, regularization=TINY_L2).fit(train))
+        > popularity_ndcg() + 0.1
+    )
