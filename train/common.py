@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
+from collections.abc import Callable
 
 import ray
+
+from entertainai.errors import EntertainAIError
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +51,13 @@ def configure_logging() -> None:
 def absolute(uri: str) -> str:
     """Local paths must be absolute before they travel to workers on other nodes."""
     return uri if "://" in uri else os.path.abspath(uri)
+
+
+def run_job(prog: str, run: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a job's body; user errors become one line on stderr and exit status 2."""
+    configure_logging()
+    try:
+        return run(args)
+    except EntertainAIError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import ray
 
-from entertainai.errors import EntertainAIError
 from entertainai.recommend.evaluation import to_markdown, write_report
 from entertainai.recommend.training import TrainSpec, prepare
 from entertainai.registry import Registry, default_root
-from train.common import absolute, add_ray_args, configure_logging, init_ray
+from train.common import absolute, add_ray_args, init_ray, run_job
 from train.recommender import train_task
 
 log = logging.getLogger("train.pipeline")
@@ -71,12 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="HTTP port when serving")
     add_ray_args(parser)
     args = parser.parse_args(argv)
-    configure_logging()
-    try:
-        return run(args)
-    except EntertainAIError as exc:
-        print(f"train.pipeline: error: {exc}", file=sys.stderr)
-        return 2
+    return run_job("train.pipeline", run, args)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ from entertainai.recommend.base import Recommender, create
 from entertainai.recommend.evaluation import EvaluationResult, evaluate
 from entertainai.recommend.training import Prepared, TrainSpec, fit_and_evaluate, prepare, register
 from entertainai.registry import ModelVersion, Registry, default_root
-from train.common import absolute, add_ray_args, configure_logging, init_ray
+from train.common import absolute, add_ray_args, init_ray, run_job
 
 log = logging.getLogger("train.recommender")
 
@@ -229,12 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry", default=default_root())
     add_ray_args(parser)
     args = parser.parse_args(argv)
-    configure_logging()
-    try:
-        return run(args)
-    except EntertainAIError as exc:
-        print(f"train.recommender: error: {exc}", file=sys.stderr)
-        return 2
+    return run_job("train.recommender", run, args)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,10 +21,10 @@ from ray import tune
 from ray.tune.integration.ray_train import TuneReportCallback
 from ray.tune.schedulers import ASHAScheduler
 
-from entertainai.errors import EntertainAIError, InputError
+from entertainai.errors import InputError
 from entertainai.recommend.training import Prepared, TrainSpec, fit_and_evaluate, prepare, register
 from entertainai.registry import Registry, default_root
-from train.common import absolute, add_ray_args, configure_logging, init_ray
+from train.common import absolute, add_ray_args, init_ray, run_job
 from train.recommender import is_torch_model, torch_trainer
 from tune.spaces import space_for
 
@@ -117,12 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage-path", default="runs/ray_tune")
     add_ray_args(parser)
     args = parser.parse_args(argv)
-    configure_logging()
-    try:
-        return run(args)
-    except (EntertainAIError, KeyError) as exc:
-        print(f"tune.recommender: error: {exc}", file=sys.stderr)
-        return 2
+    return run_job("tune.recommender", run, args)
 
 
 def run(args: argparse.Namespace) -> int:
