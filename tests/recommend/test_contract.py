@@ -114,3 +114,22 @@ def test_unknown_kind_and_params():
         create("nope")
     with pytest.raises(ValueError, match="unknown"):
         create("item_knn", neighbours=3)
+
+
+def test_documented_fallbacks_for_odd_requests(model):
+    with pytest.raises(InputError):
+        model.recommend(["u0"], k=0)
+    huge = model.recommend(["u0"], k=10_000)  # more than the catalogue: padded, never a crash
+    assert huge.item_ids.shape == (1, 10_000) and 0 < len(huge.row(0)) < 40
+    mixed = model.recommend([0, "u0"], k=3)  # ids of mixed types are compared as strings
+    assert len(mixed.row(1)) == 3
+
+
+def test_empty_interactions_are_refused():
+    from tests.recommend.conftest import make_tables
+
+    interactions, items = make_tables()
+    with pytest.raises(InputError, match="empty"):
+        create("item_knn").fit(
+            InteractionData.from_tables(interactions.slice(0, 0), items.slice(0, 0))
+        )
