@@ -57,6 +57,12 @@ def test_ray_job_submit_trains_and_registers(demo_dir: Path, tmp_path: Path):
             f"--dashboard-port={dashboard}",
             "--include-dashboard=true",
             "--disable-usage-stats",
+            # The test session's own Ray runs beside this one: without ports of its own, this
+            # cluster's dashboard agent collides and jobs find "No available agent".
+            f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}",
+            f"--metrics-export-port={free_port()}",
             # Short path: Ray's unix sockets live under it (108-byte limit).
             f"--temp-dir={tempfile.mkdtemp(prefix='ray', dir='/tmp')}",
         ],
