@@ -33,7 +33,6 @@ import pyarrow.parquet as pq
 from benchmarks.common import (
     TUNED,
     add_common_args,
-    configure_logging,
     data_source,
     dataset,
     machine,
@@ -43,11 +42,12 @@ from benchmarks.common import (
     start_ray,
     write_results,
 )
-from entertainai.errors import EntertainAIError, InputError
+from entertainai.errors import InputError
 from entertainai.recommend.batch import RowWriter, recommend_rows
 from entertainai.recommend.training import TrainSpec, fit_and_evaluate, prepare, register
 from entertainai.registry import Registry
 from train.batch_recommend import load_recommender, run_batch
+from train.common import run_job
 
 log = logging.getLogger("benchmarks.batch_inference")
 
@@ -213,12 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per path (default 3)")
     args = parser.parse_args(argv)
-    configure_logging()
-    try:
-        return run(args)
-    except EntertainAIError as exc:
-        print(f"benchmarks.batch_inference: error: {exc}", file=sys.stderr)
-        return 2
+    return run_job("benchmarks.batch_inference", run, args)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -28,8 +28,16 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-async def _worker(host: str, port: int, paths: list[str], headers: str, stop_at: float,
-                  latencies: list[float], errors: list[int], seed: int) -> None:
+async def _worker(
+    host: str,
+    port: int,
+    paths: list[str],
+    headers: str,
+    stop_at: float,
+    latencies: list[float],
+    errors: list[int],
+    seed: int,
+) -> None:
     rng = random.Random(seed)
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -55,26 +63,45 @@ async def _worker(host: str, port: int, paths: list[str], headers: str, stop_at:
         writer.close()
 
 
-async def _run(host: str, port: int, paths: list[str], headers: dict[str, str], concurrency: int,
-               seconds: float) -> LoadResult:
+async def _run(
+    host: str,
+    port: int,
+    paths: list[str],
+    headers: dict[str, str],
+    concurrency: int,
+    seconds: float,
+) -> LoadResult:
     header_text = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     latencies: list[float] = []
     errors: list[int] = []
     start = time.perf_counter()
     stop_at = start + seconds
-    await asyncio.gather(*[
-        _worker(host, port, paths, header_text, stop_at, latencies, errors, seed)
-        for seed in range(concurrency)
-    ])
+    await asyncio.gather(
+        *[
+            _worker(host, port, paths, header_text, stop_at, latencies, errors, seed)
+            for seed in range(concurrency)
+        ]
+    )
     elapsed = time.perf_counter() - start
     lat = np.asarray(latencies) * 1000
-    return LoadResult(concurrency, len(lat), len(errors), elapsed,
-                      float(np.percentile(lat, 50)) if len(lat) else float("nan"),
-                      float(np.percentile(lat, 99)) if len(lat) else float("nan"))
+    return LoadResult(
+        concurrency,
+        len(lat),
+        len(errors),
+        elapsed,
+        float(np.percentile(lat, 50)) if len(lat) else float("nan"),
+        float(np.percentile(lat, 99)) if len(lat) else float("nan"),
+    )
 
 
-def run_load(host: str, port: int, paths: list[str], headers: dict[str, str], concurrency: int,
-             seconds: float) -> LoadResult:
+def run_load(
+    host: str,
+    port: int,
+    paths: list[str],
+    headers: dict[str, str],
+    concurrency: int,
+    seconds: float,
+) -> LoadResult:
     """``concurrency`` connections, each sending its next request when the last answered."""
     if not host.startswith("127.") and host != "localhost":
         raise ValueError("load tests target loopback only")

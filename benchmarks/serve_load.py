@@ -48,7 +48,9 @@ def prepare_registry(root: Path, n_users: int) -> Path:
     for kind in ("ease", "trending"):
         spec = TrainSpec(kind, eval_users=500)
         model, result = fit_and_evaluate(prepared, spec)
-        registry.set_alias(kind, "production", register(registry, model, result, prepared, spec).version)
+        registry.set_alias(
+            kind, "production", register(registry, model, result, prepared, spec).version
+        )
     return root / "registry"
 
 
@@ -62,9 +64,13 @@ def secrets_file(root: Path) -> Path:
 
 def app_args(registry: Path, keys: Path, events: Path) -> dict[str, object]:
     return {
-        "registry": str(registry), "model": "ease@production", "trending": "trending@production",
-        "event_dir": str(events), "api_keys_file": str(keys),
-        "rate_limit_per_s": 1e9, "rate_limit_burst": 10**9,  # measure serving, not the limiter
+        "registry": str(registry),
+        "model": "ease@production",
+        "trending": "trending@production",
+        "event_dir": str(events),
+        "api_keys_file": str(keys),
+        "rate_limit_per_s": 1e9,
+        "rate_limit_burst": 10**9,  # measure serving, not the limiter
     }
 
 
@@ -105,7 +111,9 @@ def wait_ready(port: int, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/trending", headers={"x-api-key": KEY})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/v1/trending", headers={"x-api-key": KEY}
+            )
             if urllib.request.urlopen(request, timeout=2).status == 200:
                 return
         except OSError:
@@ -114,12 +122,25 @@ def wait_ready(port: int, timeout: float = 180) -> None:
     raise TimeoutError(f"nothing answered on 127.0.0.1:{port}")
 
 
-def start_child(kind: str, args: dict[str, object], port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_child(
+    kind: str, args: dict[str, object], port: int, env: dict[str, str]
+) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.serve_load", "--child", kind, "--child-port", str(port),
-         "--child-args", json.dumps(args)],
-        env={**os.environ, **env}, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.serve_load",
+            "--child",
+            kind,
+            "--child-port",
+            str(port),
+            "--child-args",
+            json.dumps(args),
+        ],
+        env={**os.environ, **env},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -135,42 +156,63 @@ def event_lag_ms(port: int) -> float:
     """POST an event for a user, then GET their list: ms until the item is excluded."""
     user = "u00007"
     headers = {"x-api-key": KEY, "content-type": "application/json"}
-    get = urllib.request.Request(f"http://127.0.0.1:{port}/v1/users/{user}/recommendations?k=5", headers=headers)
+    get = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/users/{user}/recommendations?k=5", headers=headers
+    )
     first = json.loads(urllib.request.urlopen(get).read())["items"][0]["item_id"]
-    body = json.dumps({"events": [{"user_id": user, "item_id": first, "event_type": "play"}]}).encode()
+    body = json.dumps(
+        {"events": [{"user_id": user, "item_id": first, "event_type": "play"}]}
+    ).encode()
     start = time.perf_counter()
-    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, headers=headers))
+    urllib.request.urlopen(
+        urllib.request.Request(f"http://127.0.0.1:{port}/v1/events", data=body, headers=headers)
+    )
     while first in [i["item_id"] for i in json.loads(urllib.request.urlopen(get).read())["items"]]:
         if time.perf_counter() - start > 5:
             return float("inf")
     return (time.perf_counter() - start) * 1000
 
 
-def measure(name: str, port: int, paths: list[str], levels: list[int], seconds: float) -> list[LoadResult]:
+def measure(
+    name: str, port: int, paths: list[str], levels: list[int], seconds: float
+) -> list[LoadResult]:
     headers = {"x-api-key": KEY}
     run_load("127.0.0.1", port, paths, headers, 4, 1.0)  # warm up
     results = []
     for c in levels:
         r = run_load("127.0.0.1", port, paths, headers, c, seconds)
-        print(f"{name:<22} c={c:<3} {r.rps:>8.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:7.2f} ms  errors {r.errors}", flush=True)
+        print(
+            f"{name:<22} c={c:<3} {r.rps:>8.0f} req/s  p50 {r.p50_ms:6.2f} ms  p99 {r.p99_ms:7.2f} ms  errors {r.errors}",
+            flush=True,
+        )
         results.append(r)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--registry", help="existing registry with ease@production and trending@production")
-    parser.add_argument("--users", type=int, default=2000, help="demo users when building a registry")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--registry", help="existing registry with ease@production and trending@production"
+    )
+    parser.add_argument(
+        "--users", type=int, default=2000, help="demo users when building a registry"
+    )
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--query", default="k=10", help="query string of the recommendation request")
+    parser.add_argument(
+        "--query", default="k=10", help="query string of the recommendation request"
+    )
     parser.add_argument("--targets", default="uvicorn,serve-proxy,serve-direct")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        (child_uvicorn if args.child == "uvicorn" else child_serve)(json.loads(args.child_args), args.child_port)
+        (child_uvicorn if args.child == "uvicorn" else child_serve)(
+            json.loads(args.child_args), args.child_port
+        )
         return 0
 
     root = Path(tempfile.mkdtemp(prefix="serve-bench-"))
@@ -187,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
             env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
             env["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"] = str(DIRECT_PORT)
         events = root / f"events-{target}"
-        proc = start_child("uvicorn" if target == "uvicorn" else "serve", app_args(registry, keys, events), port, env)
+        proc = start_child(
+            "uvicorn" if target == "uvicorn" else "serve",
+            app_args(registry, keys, events),
+            port,
+            env,
+        )
         try:
             target_port = DIRECT_PORT if target == "serve-direct" else port
             wait_ready(target_port)
@@ -206,8 +253,12 @@ def print_summary(table: dict[str, list[LoadResult]], lags: dict[str, float]) ->
     for target, results in table.items():
         for n, r in enumerate(results):
             ratio = f"{r.rps / base[n].rps:.2f}x" if base else "-"
-            print(f"| {target} | {r.concurrency} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} |")
-    print("\nevent -> recommendation lag: " + ", ".join(f"{t} {ms:.1f} ms" for t, ms in lags.items()))
+            print(
+                f"| {target} | {r.concurrency} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} |"
+            )
+    print(
+        "\nevent -> recommendation lag: " + ", ".join(f"{t} {ms:.1f} ms" for t, ms in lags.items())
+    )
 
 
 if __name__ == "__main__":
