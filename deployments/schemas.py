@@ -26,6 +26,23 @@ class FiltersIn(Strict):
     allow_items: list[Id] | None = Field(default=None, max_length=100_000)
 
 
+class RecommendationQuery(Strict):
+    """Query parameters of one user's recommendations (unknown parameters are a 422)."""
+
+    k: int = Field(default=10, ge=1, le=200)
+    include_genres: list[str] = Field(default_factory=list, max_length=50)
+    exclude_genres: list[str] = Field(default_factory=list, max_length=50)
+    min_year: int | None = Field(default=None, ge=1800, le=2200)
+    max_year: int | None = Field(default=None, ge=1800, le=2200)
+    max_maturity: Literal[MATURITY_RATINGS] | None = None  # type: ignore[valid-type]
+    diversity: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_per_genre: int | None = Field(default=None, ge=1, le=200)
+    explain: bool = True
+    preferred_genres: list[str] = Field(
+        default_factory=list, max_length=50, description="stated tastes of a new user"
+    )
+
+
 class RecommendedItem(BaseModel):
     item_id: str
     rank: int

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from deployments.deps import Reader, State
@@ -13,26 +13,12 @@ from deployments.schemas import (
     BatchRecommendationRequest,
     BatchRecommendationResponse,
     FiltersIn,
+    RecommendationQuery,
     RecommendationResponse,
 )
-from entertainai.data.schemas import MATURITY_RATINGS
-from entertainai.errors import InputError
 from entertainai.recommend.hybrid import Preferences
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
-
-QUERY_PARAMS = {
-    "k",
-    "include_genres",
-    "exclude_genres",
-    "min_year",
-    "max_year",
-    "max_maturity",
-    "diversity",
-    "max_per_genre",
-    "explain",
-    "preferred_genres",
-}
 
 
 @router.get(
@@ -41,42 +27,30 @@ QUERY_PARAMS = {
     response_class=JSONResponse,
 )
 async def recommend_for_user(
-    request: Request,
     user_id: str,
     state: State,
     _: Reader,
-    k: Annotated[int, Query(ge=1, le=200)] = 10,
-    include_genres: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    exclude_genres: Annotated[list[str], Query()] = [],  # noqa: B006
-    min_year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
-    max_year: Annotated[int | None, Query(ge=1800, le=2200)] = None,
-    max_maturity: Annotated[Literal[MATURITY_RATINGS] | None, Query()] = None,  # type: ignore[valid-type]
-    diversity: Annotated[float, Query(ge=0.0, le=1.0)] = 0.0,
-    max_per_genre: Annotated[int | None, Query(ge=1, le=200)] = None,
-    explain: bool = True,
-    preferred_genres: Annotated[list[str], Query(description="stated tastes of a new user")] = [],  # noqa: B006
+    query: Annotated[RecommendationQuery, Query()],
 ) -> JSONResponse:
     """Top-k items for one user (unknown users get the cold-start list)."""
-    unknown = sorted(set(request.query_params) - QUERY_PARAMS)
-    if unknown:
-        raise InputError(f"unknown query parameters {unknown}; allowed: {sorted(QUERY_PARAMS)}")
+    q = query
     filters = to_filters(
         FiltersIn(
-            include_genres=include_genres,
-            exclude_genres=exclude_genres,
-            min_year=min_year,
-            max_year=max_year,
-            max_maturity=max_maturity,
+            include_genres=q.include_genres,
+            exclude_genres=q.exclude_genres,
+            min_year=q.min_year,
+            max_year=q.max_year,
+            max_maturity=q.max_maturity,
         )
     )
     rows = state.service.recommend(
         [user_id],
-        k,
+        q.k,
         filters=filters,
-        diversity=diversity,
-        max_per_genre=max_per_genre,
-        explain_items=explain,
-        preferences=Preferences(genres=tuple(preferred_genres)) if preferred_genres else None,
+        diversity=q.diversity,
+        max_per_genre=q.max_per_genre,
+        explain_items=q.explain,
+        preferences=Preferences(genres=tuple(q.preferred_genres)) if q.preferred_genres else None,
     )[0]
     # The hot path skips FastAPI's re-validation of the response (the schema documents it).
     return JSONResponse(
