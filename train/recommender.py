@@ -103,15 +103,13 @@ def torch_train_func(config: dict[str, Any]) -> None:
         if not (last or (epoch + 1) % config["report_every"] == 0):
             _inject_failure(config, epoch)
             continue
-        if rank == 0 and (last or (epoch + 1) % config["eval_every"] == 0):
-            fitted = create(spec.kind, **spec.params).from_module(unwrap(module), prepared.train)
-            result = evaluate(fitted, prepared.split.test, spec.k, max_users=spec.eval_users)
-            metrics.update(result.metrics)
         if rank == 0:
+            # One fitted copy per report: evaluated (when due) and saved as the checkpoint.
+            fitted = create(spec.kind, **spec.params).from_module(unwrap(module), prepared.train)
+            if last or (epoch + 1) % config["eval_every"] == 0:
+                result = evaluate(fitted, prepared.split.test, spec.k, max_users=spec.eval_users)
+                metrics.update(result.metrics)
             with tempfile.TemporaryDirectory() as tmp:
-                fitted = create(spec.kind, **spec.params).from_module(
-                    unwrap(module), prepared.train
-                )
                 fitted.save(tmp)  # the checkpoint is a loadable model directory
                 torch.save(
                     {
