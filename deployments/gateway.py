@@ -36,11 +36,18 @@ def replica_id() -> str:
 @serve.deployment(name="Gateway")
 @serve.ingress()  # late-bound: each replica builds its own app in __serve_build_asgi_app__
 class Gateway:
-    def __init__(self, args: dict[str, Any], batch: DeploymentHandle | None = None) -> None:
+    def __init__(
+        self,
+        args: dict[str, Any],
+        batch: DeploymentHandle | None = None,
+        **capabilities: DeploymentHandle,
+    ) -> None:
+        """``capabilities``: name ("generation", "analytics", "moderation") -> handle."""
         configure_json_logging()
         self.args = AppArgs(**args)
         replica = replica_id()
         self.state = GatewayState.build(self.args, replica_id=f"gateway-{replica}", batch=batch)
+        self.state.capabilities.update(capabilities)
         self._watcher = asyncio.get_event_loop().create_task(self._watch_registry())
 
     def __serve_build_asgi_app__(self) -> FastAPI:

@@ -29,6 +29,9 @@ class AppArgs(BaseModel):
     pseudonymize_user_ids: bool = False  # needs $ENTERTAINAI_PSEUDONYM_SECRET
     batch_max_size: int = 64
     batch_wait_timeout_s: float = 0.005
+    # Capability deployments (generation, analytics, moderation): role -> registry ref, over
+    # each deployment's own defaults (e.g. {"text": "text_transformer@7"}).
+    capability_models: dict[str, str] = Field(default_factory=dict)
 
     def service_config(self) -> ServiceConfig:
         return ServiceConfig(

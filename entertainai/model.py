@@ -32,6 +32,9 @@ MODEL_KINDS: dict[str, str] = {
     "trending": "entertainai.recommend.trending:Trending",
     "content": "entertainai.recommend.content:Content",
     "hybrid": "entertainai.recommend.hybrid:Hybrid",
+    # generation (entertainai/generate/)
+    # analytics (entertainai/analytics/)
+    # moderation (entertainai/moderation/)
 }
 
 
