@@ -17,7 +17,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deployments.deps import RateLimited
 from deployments.observability import Observe
-from deployments.routes import catalogue, events, ops, recommendations, users
+from deployments.routes import (
+    analyze_text,
+    catalogue,
+    events,
+    generate_image,
+    generate_music,
+    generate_text,
+    insights,
+    moderate,
+    ops,
+    recommendations,
+    users,
+)
 from entertainai.errors import (
     ArtifactError,
     EntertainAIError,
@@ -26,6 +38,7 @@ from entertainai.errors import (
     NotFoundError,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -38,6 +51,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFoundError, 404, "not_found"),
     (InputError, 422, "invalid_input"),
     (NotFittedError, 503, "not_ready"),
+    (Unavailable, 503, "unavailable"),
     (ArtifactError, 503, "model_unavailable"),
     (EntertainAIError, 400, "bad_request"),
 ]
@@ -155,6 +169,18 @@ def create_app(max_body_bytes: int = 1_000_000) -> FastAPI:
     app.add_exception_handler(ValidationError, on_model_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
-    for module in (recommendations, catalogue, events, users, ops):
+    for module in (
+        recommendations,
+        catalogue,
+        events,
+        users,
+        ops,
+        generate_text,
+        generate_image,
+        generate_music,
+        analyze_text,
+        moderate,
+        insights,
+    ):
         app.include_router(module.router)
     return app

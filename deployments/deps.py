@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
 from deployments.state import GatewayState
-from entertainai.errors import EntertainAIError
+from entertainai.errors import EntertainAIError, Unavailable
 from entertainai.serving.security import SCOPES, Principal
 
 
@@ -47,3 +47,15 @@ def require(scope: str):  # noqa: ANN201 - a FastAPI dependency factory
 Reader = Annotated[Principal, Depends(require("read"))]
 EventWriter = Annotated[Principal, Depends(require("write-events"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def capability(name: str):  # noqa: ANN201 - a FastAPI dependency factory
+    """The handle of a composed capability deployment, or 503 when the graph lacks it."""
+
+    def dependency(state: State) -> Any:
+        handle = state.capabilities.get(name)
+        if handle is None:
+            raise Unavailable(f"the {name!r} capability is not deployed in this graph")
+        return handle
+
+    return dependency

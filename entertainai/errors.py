@@ -36,3 +36,11 @@ class Unauthenticated(EntertainAIError):
 
 class PermissionDenied(EntertainAIError):
     """A valid API key that lacks the scope an operation needs (HTTP 403)."""
+
+
+class Unavailable(EntertainAIError):
+    """A capability or model that is not deployed or not trained yet (HTTP 503)."""
+
+
+class LimitExceeded(InputError):
+    """A request over a per-request limit (length, size, steps, time budget) (HTTP 422)."""
