@@ -11,8 +11,29 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from entertainai.cli import data_cmd, models_cmd, recommend_cmd, serve_cmd
+from entertainai.cli import (
+    data_cmd,
+    generate_image_cmd,
+    generate_music_cmd,
+    generate_text_cmd,
+    insights_cmd,
+    models_cmd,
+    moderation_cmd,
+    recommend_cmd,
+    serve_cmd,
+    text_analytics_cmd,
+)
 from entertainai.errors import EntertainAIError
+
+# Capability command modules; each adds its own top-level commands and its tasks to the groups.
+CAPABILITY_COMMANDS = (
+    generate_text_cmd,
+    generate_image_cmd,
+    generate_music_cmd,
+    text_analytics_cmd,
+    moderation_cmd,
+    insights_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     data_cmd.add_parser(commands)
     models_cmd.add_parser(commands)
-    recommend_cmd.add_parsers(commands)
+    train = recommend_cmd.add_parsers(commands)
     serve_cmd.add_parser(commands)
+    generate = commands.add_parser(
+        "generate", help="generate text, images, style transfers, melodies or audio"
+    ).add_subparsers(dest="generate_command", required=True, metavar="KIND")
+    analyze = commands.add_parser(
+        "analyze", help="analyse texts with a trained model (sentiment, emotion, topics, ...)"
+    ).add_subparsers(dest="analyze_command", required=True, metavar="TASK")
+    for module in CAPABILITY_COMMANDS:
+        module.register(commands, train=train, generate=generate, analyze=analyze)
     return parser
 
 

@@ -31,7 +31,8 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-def add_parsers(commands: argparse._SubParsersAction) -> None:
+def add_parsers(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Add ``train``/``evaluate``/``recommend``; returns the ``train`` group for other tasks."""
     train = commands.add_parser("train", help="train a model in this process and register it")
     train_sub = train.add_subparsers(dest="train_command", required=True, metavar="TASK")
     rec = train_sub.add_parser("recommender", help="fit, evaluate and register one recommender")
@@ -78,6 +79,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     recommend.add_argument("--address", help="Ray cluster for --out (default: a local Ray)")
     recommend.add_argument("--registry", default=None)
     recommend.set_defaults(handler=run_recommend)
+    return train_sub
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""Behaviour analytics: sentiment/emotion, text classification, forecasting, topics, segments."""

@@ -1,0 +1,1 @@
+"""Content generation: one pipeline per file (text, images, style transfer, melodies, audio)."""
