@@ -32,6 +32,7 @@ from deployments.routes import (
 )
 from entertainai.errors import (
     ArtifactError,
+    ContentRefused,
     EntertainAIError,
     InputError,
     NotFittedError,
@@ -50,6 +51,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (RateLimited, 429, "rate_limited"),
     (NotFoundError, 404, "not_found"),
     (InputError, 422, "invalid_input"),
+    (ContentRefused, 422, "content_refused"),
     (NotFittedError, 503, "not_ready"),
     (Unavailable, 503, "unavailable"),
     (ArtifactError, 503, "model_unavailable"),

@@ -44,3 +44,7 @@ class Unavailable(EntertainAIError):
 
 class LimitExceeded(InputError):
     """A request over a per-request limit (length, size, steps, time budget) (HTTP 422)."""
+
+
+class ContentRefused(EntertainAIError):
+    """Content that moderation flagged (generated text, an upload): refused with the reason."""
