@@ -1,0 +1,5 @@
+import sys
+
+from deployments.kuberay import main
+
+sys.exit(main())
