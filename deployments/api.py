@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deployments.deps import RateLimited
+from deployments.fastlane import HotPath
 from deployments.observability import Observe
 from deployments.routes import (
     analyze_text,
@@ -165,6 +166,7 @@ def create_app(max_body_bytes: int = 1_000_000) -> FastAPI:
         docs_url="/docs",
     )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(HotPath, gateway_app=app)  # inside Observe: metrics and ids still apply
     app.add_middleware(Observe)  # added last = outermost: it also sees 413s and auth errors
     app.add_exception_handler(EntertainAIError, on_core_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

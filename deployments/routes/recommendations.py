@@ -12,10 +12,11 @@ from deployments.routes.convert import to_filters, to_items
 from deployments.schemas import (
     BatchRecommendationRequest,
     BatchRecommendationResponse,
-    FiltersIn,
     RecommendationQuery,
     RecommendationResponse,
 )
+from deployments.state import GatewayState
+from entertainai.recommend.filters import Filters
 from entertainai.recommend.hybrid import Preferences
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
@@ -33,15 +34,18 @@ async def recommend_for_user(
     query: Annotated[RecommendationQuery, Query()],
 ) -> JSONResponse:
     """Top-k items for one user (unknown users get the cold-start list)."""
-    q = query
-    filters = to_filters(
-        FiltersIn(
-            include_genres=q.include_genres,
-            exclude_genres=q.exclude_genres,
-            min_year=q.min_year,
-            max_year=q.max_year,
-            max_maturity=q.max_maturity,
-        )
+    # The hot path skips FastAPI's re-validation of the response (the schema documents it).
+    return JSONResponse(user_recommendations(state, user_id, query))
+
+
+def user_recommendations(state: GatewayState, user_id: str, q: RecommendationQuery) -> dict:
+    """The response body of one user's recommendations (shared with the ASGI fast path)."""
+    filters = Filters(
+        include_genres=tuple(q.include_genres),
+        exclude_genres=tuple(q.exclude_genres),
+        min_year=q.min_year,
+        max_year=q.max_year,
+        max_maturity=q.max_maturity,
     )
     rows = state.service.recommend(
         [user_id],
@@ -52,10 +56,7 @@ async def recommend_for_user(
         explain_items=q.explain,
         preferences=Preferences(genres=tuple(q.preferred_genres)) if q.preferred_genres else None,
     )[0]
-    # The hot path skips FastAPI's re-validation of the response (the schema documents it).
-    return JSONResponse(
-        {"user_id": user_id, "items": [r.__dict__ for r in rows], "model": _model_ref(state)}
-    )
+    return {"user_id": user_id, "items": [r.__dict__ for r in rows], "model": _model_ref(state)}
 
 
 @router.post("/recommendations", response_model=BatchRecommendationResponse)
@@ -77,6 +78,6 @@ async def recommend_many(
     )
 
 
-def _model_ref(state: State) -> str | None:
+def _model_ref(state: GatewayState) -> str | None:
     mv = state.service.models.versions.get("model")
     return mv.ref if mv else None

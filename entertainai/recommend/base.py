@@ -163,8 +163,8 @@ class Recommender(Model):
         if exclude_seen:
             known = np.flatnonzero(users >= 0)
             if len(known):
-                seen = self.seen_[users[known]].tocoo()
-                scores[known[seen.row], seen.col] = -np.inf
+                rows, cols = csr_rows(self.seen_, users[known])
+                scores[known[rows], cols] = -np.inf
         return top_k(scores, self.item_ids_, k)
 
     def similar_items(self, item_ids: Sequence[str], k: int = 10) -> Recommendations:
@@ -216,6 +216,21 @@ class Recommender(Model):
         self.catalogue_ = Catalogue.from_arrays(shared)
         self._build_index()
         self._set_state(load_arrays(directory / STATE_FILE))
+
+
+def csr_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``rows``, column) of every stored entry of those CSR rows.
+
+    Straight from ``indptr``/``indices``: scipy's fancy row indexing costs ~0.3 ms per call,
+    more than scoring one user.
+    """
+    indptr, indices = matrix.indptr, matrix.indices
+    if len(rows) == 1:
+        cols = indices[indptr[rows[0]] : indptr[rows[0] + 1]]
+        return np.zeros(len(cols), np.int64), cols
+    starts, ends = indptr[rows], indptr[rows + 1]
+    cols = np.concatenate([indices[s:e] for s, e in zip(starts, ends, strict=True)])
+    return np.repeat(np.arange(len(rows)), ends - starts), cols
 
 
 def top_k(scores: np.ndarray, item_ids: np.ndarray, k: int) -> Recommendations:

@@ -61,6 +61,10 @@ class EASE(Recommender):
         self.weights_ = np.ascontiguousarray(ease_weights(self.seen_, self.config.l2))
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
+        if len(users) == 1:  # the serving case: a weighted sum of a few rows of B, no sparse op
+            seen = self.seen_
+            start, end = seen.indptr[users[0]], seen.indptr[users[0] + 1]
+            return (seen.data[start:end] @ self.weights_[seen.indices[start:end]])[None, :]
         return np.asarray(self.seen_[users] @ self.weights_)
 
     def _similar_scores(self, items: np.ndarray) -> np.ndarray:

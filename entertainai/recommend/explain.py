@@ -47,6 +47,7 @@ def explain(
     item_vectors: np.ndarray | sp.spmatrix | None = None,
     *,
     trending: np.ndarray | None = None,
+    trending_mask: np.ndarray | None = None,
     new: np.ndarray | None = None,
     trending_top: int = 50,
     min_similarity: float = 0.3,
@@ -55,7 +56,8 @@ def explain(
 
     ``histories[r]`` holds row r's consumed item indices; ``item_vectors`` (rows per item,
     e.g. a content model's TF-IDF matrix) measure similarity and default to genre vectors;
-    ``trending`` holds trending scores per item and ``new`` flags newly added items.
+    ``trending`` holds trending scores per item (or ``trending_mask`` says directly which items
+    are in the trending top) and ``new`` flags newly added items.
     """
     n, k = items.shape
     vectors = (
@@ -63,7 +65,11 @@ def explain(
         if item_vectors is None
         else _unit_rows(sp.csr_matrix(item_vectors)).toarray()
     )
-    is_trending = _top_mask(trending, trending_top, len(catalogue))
+    is_trending = (
+        trending_mask
+        if trending_mask is not None
+        else top_mask(trending, trending_top, len(catalogue))
+    )
     is_new = np.zeros(len(catalogue), bool) if new is None else np.asarray(new, bool)
     genre = catalogue.first_genres
 
@@ -107,7 +113,7 @@ def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ m)
 
 
-def _top_mask(scores: np.ndarray | None, top: int, n_items: int) -> np.ndarray:
+def top_mask(scores: np.ndarray | None, top: int, n_items: int) -> np.ndarray:
     mask = np.zeros(n_items, bool)
     if scores is None:
         return mask

@@ -10,6 +10,8 @@ from entertainai.data.schemas import MATURITY_RATINGS
 from entertainai.errors import InputError
 from entertainai.recommend.catalogue import Catalogue
 
+MASK_CACHE_SIZE = 256
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -35,7 +37,21 @@ class Filters:
             raise InputError(f"min_year {self.min_year} is after max_year {self.max_year}")
 
     def mask(self, catalogue: Catalogue) -> np.ndarray:
-        """Boolean array over the catalogue: True where an item may be shown."""
+        """Boolean array over the catalogue: True where an item may be shown (read-only).
+
+        Memoised per catalogue (catalogues are immutable; new items make a new one): serving
+        asks for the same few filters thousands of times a second.
+        """
+        cache = catalogue.__dict__.setdefault("_filter_masks", {})
+        keep = cache.get(self)
+        if keep is None:
+            keep = self._mask(catalogue)
+            keep.flags.writeable = False
+            if len(cache) < MASK_CACHE_SIZE:
+                cache[self] = keep
+        return keep
+
+    def _mask(self, catalogue: Catalogue) -> np.ndarray:
         keep = np.ones(len(catalogue), bool)
         if self.available_only:
             keep &= catalogue.available

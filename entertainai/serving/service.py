@@ -22,7 +22,7 @@ from entertainai.model import load_model
 from entertainai.recommend import rerank
 from entertainai.recommend.base import Recommender
 from entertainai.recommend.catalogue import Catalogue
-from entertainai.recommend.explain import explain
+from entertainai.recommend.explain import explain, top_mask
 from entertainai.recommend.filters import Filters
 from entertainai.recommend.history import RecentHistory
 from entertainai.recommend.hybrid import Hybrid, Preferences
@@ -31,6 +31,9 @@ from entertainai.registry import ModelVersion, Registry
 from entertainai.serving.events import Event, EventLog, Pseudonymizer
 
 log = logging.getLogger(__name__)
+
+# Explanations call the trending top this many items, refreshed at most this often.
+TRENDING_TOP, TRENDING_MASK_TTL_S = 50, 1.0
 
 # How much one event says about interest, for trending counters (a dislike says nothing).
 EVENT_WEIGHTS = {"dislike": 0.0, "view": 0.5, "click": 0.5}
@@ -120,6 +123,7 @@ class RecommendationService:
         self.last_event_lag_s = 0.0
         self._lock = threading.RLock()
         self._trend_alignment: tuple[Any, np.ndarray] = (None, np.zeros(0, np.int64))
+        self._trend_mask: tuple[Any, float, np.ndarray] = (None, 0.0, np.zeros(0, bool))
 
     @classmethod
     def from_config(
@@ -320,10 +324,26 @@ class RecommendationService:
                 else np.zeros(0, np.int64)
             )
             histories.append(np.concatenate([recent[recent >= 0], seen]))
-        trending_scores = self._aligned_trending(model)
         return explain(
-            items, histories, model.catalogue_, trending=trending_scores, new=self._new_mask(model)
+            items,
+            histories,
+            model.catalogue_,
+            trending_mask=self._trending_mask(model),
+            new=self._new_mask(model),
         )
+
+    def _trending_mask(self, model: Recommender) -> np.ndarray:
+        """Which items count as trending for explanations, recomputed at most every second.
+
+        (A full pass over the catalogue per request cost more than scoring the user.)
+        """
+        key = (id(model), len(model.item_ids_), id(self.models.trending))
+        cached_key, at, mask = self._trend_mask
+        now = time.monotonic()
+        if cached_key != key or now - at > TRENDING_MASK_TTL_S:
+            mask = top_mask(self._aligned_trending(model), TRENDING_TOP, len(model.item_ids_))
+            self._trend_mask = (key, now, mask)
+        return mask
 
     def _aligned_trending(self, model: Recommender) -> np.ndarray:
         trending = self.models.trending
@@ -347,22 +367,29 @@ class RecommendationService:
         reasons: Any,
     ) -> list[list[RecommendationItem]]:
         out = []
+        genre_lists = catalogue.genre_lists
         for r in range(items.shape[0]):
+            # Python lists once per row: numpy scalar access per field costs more than it looks.
+            idx = items[r].tolist()
+            safe = np.maximum(items[r], 0)
+            ids, titles = item_ids[safe].tolist(), catalogue.titles[safe].tolist()
+            row_scores, row_explored = scores[r].tolist(), explored[r].tolist()
+            codes = reasons.reasons[r].tolist() if reasons is not None else [""] * len(idx)
+            texts = reasons.texts[r].tolist() if reasons is not None else [""] * len(idx)
             row = []
-            for j in range(items.shape[1]):
-                i = int(items[r, j])
+            for j, i in enumerate(idx):
                 if i < 0:
                     continue
                 row.append(
                     RecommendationItem(
-                        item_id=str(item_ids[i]),
-                        score=float(scores[r, j]),
+                        item_id=str(ids[j]),
+                        score=row_scores[j],
                         rank=len(row) + 1,
-                        title=str(catalogue.titles[i]),
-                        genres=_genres(catalogue, i),
-                        reason=str(reasons.reasons[r, j]) if reasons is not None else "",
-                        explanation=str(reasons.texts[r, j]) if reasons is not None else "",
-                        explored=bool(explored[r, j]),
+                        title=str(titles[j]),
+                        genres=list(genre_lists[i]),
+                        reason=codes[j],
+                        explanation=texts[j],
+                        explored=row_explored[j],
                     )
                 )
             out.append(row)
