@@ -66,14 +66,23 @@ class HotPath:
         state = getattr(self.gateway_app.state, "gateway", None)
         if not user_id or "/" in user_id or state is None:
             return None
+        raw_query: bytes = scope["query_string"]
         try:
-            query = RecommendationQuery.model_validate(_query(scope["query_string"]))
+            name = None
             if state.args.require_api_key:
-                principal = state.keys.require(_api_key(scope["headers"]), "read")
-                if state.limiter.check(principal.name) > 0:
-                    return None  # FastAPI answers the 429 with its Retry-After
-            # scope["path"] is already percent-decoded, as FastAPI's path parameters are.
-            return orjson.dumps(self.answer(state, user_id, query))
+                name = state.keys.require(_api_key(scope["headers"]), "read").name
+            cache = state.service.response_cache
+            body = cache.get(user_id, raw_query)  # a hit's query string was valid before
+            if body is None:
+                version = cache.version(user_id)
+                query = RecommendationQuery.model_validate(_query(raw_query))
+            if name is not None and state.limiter.check(name) > 0:
+                return None  # FastAPI answers the 429 with its Retry-After
+            if body is None:
+                # scope["path"] is already percent-decoded, as FastAPI's path parameters are.
+                body = orjson.dumps(self.answer(state, user_id, query))
+                cache.put(user_id, raw_query, body, version)
+            return body
         except (EntertainAIError, ValidationError):
             return None  # the FastAPI route re-runs and renders the error the one way
 

@@ -25,6 +25,7 @@ class AppArgs(BaseModel):
     max_body_bytes: int = 1_000_000
     max_k: int = 200
     explore_every: int | None = None
+    response_cache_ttl_s: float = 1.0  # per-user micro-cache of the hot path; 0 disables
     reload_interval_s: float = 5.0  # how often replicas check the registry alias (promote/rollback)
     pseudonymize_user_ids: bool = False  # needs $ENTERTAINAI_PSEUDONYM_SECRET
     batch_max_size: int = 64
@@ -41,4 +42,5 @@ class AppArgs(BaseModel):
             event_dir=self.event_dir,
             max_k=self.max_k,
             explore_every=self.explore_every,
+            response_cache_ttl_s=self.response_cache_ttl_s,
         )

@@ -28,6 +28,7 @@ from entertainai.recommend.history import RecentHistory
 from entertainai.recommend.hybrid import Hybrid, Preferences
 from entertainai.recommend.trending import Trending
 from entertainai.registry import ModelVersion, Registry
+from entertainai.serving.cache import ResponseCache
 from entertainai.serving.events import Event, EventLog, Pseudonymizer
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class ServiceConfig:
     explore_every: int | None = None  # put a new/under-exposed item at every N-th slot
     explore_pool: int = 50
     seed: int = 0
+    response_cache_ttl_s: float = 1.0  # 0 disables; never used while exploration is on
 
 
 @dataclass
@@ -124,6 +126,9 @@ class RecommendationService:
         self._lock = threading.RLock()
         self._trend_alignment: tuple[Any, np.ndarray] = (None, np.zeros(0, np.int64))
         self._trend_mask: tuple[Any, float, np.ndarray] = (None, 0.0, np.zeros(0, bool))
+        # Exploration makes every answer different: nothing to reuse then.
+        ttl = 0.0 if config.explore_every else config.response_cache_ttl_s
+        self.response_cache = ResponseCache(ttl_s=ttl)
 
     @classmethod
     def from_config(
@@ -146,6 +151,7 @@ class RecommendationService:
         with self._lock:
             self.models = models
             self.exposure = rerank_pad(self.exposure, len(models.model.item_ids_))
+            self.response_cache.clear()
 
     def model_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {}
@@ -266,6 +272,7 @@ class RecommendationService:
         ]
         with self._lock:
             self.history.update(live)
+            self.response_cache.invalidate({e.user_id for e in events})
             self.models.trending.update(live)
             if (
                 isinstance(self.models.model, Hybrid)
@@ -290,6 +297,7 @@ class RecommendationService:
                 self.models.trending.add_items(items)
             self.new_items.update(ids)
             self.exposure = rerank_pad(self.exposure, len(model.item_ids_))
+            self.response_cache.clear()
         return ids
 
     def erase_user(self, user_id: str) -> int:
@@ -297,6 +305,7 @@ class RecommendationService:
         removed = self.events.erase_user(user_id) if self.events is not None else 0
         with self._lock:
             self.history.forget(user_id)
+            self.response_cache.invalidate([user_id])
         return removed
 
     # ---- helpers ---------------------------------------------------------------------------

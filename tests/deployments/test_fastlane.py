@@ -1,0 +1,73 @@
+"""The raw-ASGI hot path answers exactly like the FastAPI route and defers every error to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deployments.api import create_app
+from deployments.routes.recommendations import user_recommendations
+from deployments.schemas import RecommendationQuery
+from deployments.settings import AppArgs
+from deployments.state import GatewayState
+from tests.deployments.conftest import READ_KEY, WRITE_KEY
+
+R = {"x-api-key": READ_KEY}
+
+
+@pytest.fixture()
+def app_state(served_registry: Path, tmp_path: Path, api_keys) -> Iterator[tuple]:
+    args = AppArgs(
+        registry=str(served_registry),
+        event_dir=str(tmp_path / "events"),
+        rate_limit_per_s=0.001,
+        rate_limit_burst=6,
+    )
+    app = create_app(args.max_body_bytes)
+    app.state.gateway = GatewayState.build(args)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, app.state.gateway
+
+
+def test_fast_answer_equals_the_route_body(app_state):
+    client, state = app_state
+    r = client.get("/v1/users/u00001/recommendations?k=5&include_genres=Comedy", headers=R)
+    assert r.status_code == 200 and r.headers["x-request-id"]
+    query = RecommendationQuery(k=5, include_genres=["Comedy"])
+    assert r.json() == user_recommendations(state, "u00001", query)
+    # The metrics label is the route template, as for FastAPI-routed requests.
+    metrics = client.get("/metrics").text
+    assert 'route="/v1/users/{user_id}/recommendations",status="200"' in metrics
+
+
+def test_errors_fall_through_to_fastapi_rendering(app_state):
+    client, _ = app_state
+    assert client.get("/v1/users/u00001/recommendations").status_code == 401
+    assert client.get("/v1/users/u00001/recommendations", headers={"x-api-key": "nope"}).json()[
+        "error"
+    ] == ("unauthenticated")
+    bad = client.get("/v1/users/u00001/recommendations?k=0", headers=R)
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_input"
+    unknown = client.get("/v1/users/u00001/recommendations?colour=red", headers=R)
+    assert unknown.status_code == 422
+    # The burst is 6: the rest are refused with Retry-After, by the same limiter.
+    codes = [
+        client.get("/v1/users/u00002/recommendations", headers=R).status_code for _ in range(6)
+    ]
+    assert codes[-1] == 429
+
+
+def test_a_users_own_event_and_erasure_bypass_the_cache(app_state):
+    client, state = app_state
+    url = "/v1/users/u00003/recommendations?k=5&explain=false"
+    first = client.get(url, headers=R).json()["items"][0]["item_id"]
+    assert client.get(url, headers=R).json()["items"][0]["item_id"] == first  # cached
+    event = {"user_id": "u00003", "item_id": first, "event_type": "play"}
+    client.post("/v1/events", json={"events": [event]}, headers={"x-api-key": WRITE_KEY})
+    assert first not in [i["item_id"] for i in client.get(url, headers=R).json()["items"]]
+    assert state.service.response_cache.get("u00003", b"k=5&explain=false") is not None
+    state.service.erase_user("u00003")
+    assert state.service.response_cache.get("u00003", b"k=5&explain=false") is None
