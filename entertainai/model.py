@@ -33,6 +33,8 @@ MODEL_KINDS: dict[str, str] = {
     "content": "entertainai.recommend.content:Content",
     "hybrid": "entertainai.recommend.hybrid:Hybrid",
     # generation (entertainai/generate/)
+    "melody_lstm": "entertainai.generate.melody:MelodyGenerator",
+    "wavenet": "entertainai.generate.wavenet:WaveNet",
     # analytics (entertainai/analytics/)
     # moderation (entertainai/moderation/)
 }
