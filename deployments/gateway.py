@@ -69,6 +69,10 @@ class Gateway:
         while True:
             await asyncio.sleep(self.args.reload_interval_s)
             await run_in_threadpool(self.state.reload_if_changed)
+            try:
+                await run_in_threadpool(self.state.apply_erasures)
+            except Exception:  # storage hiccup: retried on the next tick
+                log.exception("applying erasure requests failed")
 
     def check_health(self) -> None:
         if self.state.service.models.model is None:

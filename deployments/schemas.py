@@ -120,7 +120,8 @@ class ItemsAdded(BaseModel):
 
 class ErasureResponse(BaseModel):
     user_id: str
-    events_removed: int
+    events_removed: int  # from this replica's log; the others erase theirs on their next tick
+    other_replicas_within_s: float = 0.0
 
 
 class ErrorBody(BaseModel):

@@ -10,6 +10,7 @@ from typing import Any
 from deployments.observability import MODEL_VERSION, RELOADS
 from deployments.settings import AppArgs
 from entertainai.errors import InputError
+from entertainai.serving.erasure import ErasureLedger
 from entertainai.serving.events import Pseudonymizer
 from entertainai.serving.security import ApiKeyStore, RateLimiter
 from entertainai.serving.service import (
@@ -31,6 +32,8 @@ class GatewayState:
     limiter: RateLimiter
     batch: Any = None  # DeploymentHandle of the batch recommender, when composed
     capabilities: dict[str, Any] = field(default_factory=dict)  # generation, analytics, moderation
+    erasures: ErasureLedger | None = None
+    applied_erasures: set[str] = field(default_factory=set)
 
     @classmethod
     def build(cls, args: AppArgs, *, replica_id: str = "local", batch: Any = None) -> GatewayState:
@@ -52,8 +55,29 @@ class GatewayState:
         state = cls(
             args, service, keys, RateLimiter(args.rate_limit_per_s, args.rate_limit_burst), batch
         )
+        state.erasures = ErasureLedger(args.registry)
+        # A new replica's event log is its own and new: older requests have nothing to erase.
+        state.applied_erasures = {name for name, _ in state.erasures.pending(set())}
         state.publish_versions()
         return state
+
+    def erase_user(self, user_id: str) -> int:
+        """Erase here at once, and record the request for every other replica."""
+        removed = self.service.erase_user(user_id)
+        if self.erasures is not None:
+            self.applied_erasures.add(self.erasures.record(self.service.stored_id(user_id)))
+        return removed
+
+    def apply_erasures(self) -> int:
+        """Apply other replicas' erasure requests (called on each watch tick)."""
+        if self.erasures is None:
+            return 0
+        applied = 0
+        for name, stored in self.erasures.pending(self.applied_erasures):
+            self.service.erase_stored(stored)
+            self.applied_erasures.add(name)
+            applied += 1
+        return applied
 
     def publish_versions(self) -> None:
         for role, mv in self.service.models.versions.items():

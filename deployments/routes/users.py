@@ -13,6 +13,10 @@ router = APIRouter(prefix="/v1", tags=["users"])
 
 @router.delete("/users/{user_id}", response_model=ErasureResponse)
 async def erase_user(user_id: str, state: State, _: Admin) -> ErasureResponse:
-    """Erase a user's events, recent history and cached recommendations (admin)."""
-    removed = await run_in_threadpool(state.service.erase_user, user_id)
-    return ErasureResponse(user_id=user_id, events_removed=removed)
+    """Erase a user's events, history and cached recommendations on every replica (admin)."""
+    removed = await run_in_threadpool(state.erase_user, user_id)
+    return ErasureResponse(
+        user_id=user_id,
+        events_removed=removed,
+        other_replicas_within_s=state.args.reload_interval_s,
+    )

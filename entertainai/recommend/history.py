@@ -79,6 +79,9 @@ class RecentHistory:
         """Drop everything held about a user (erasure requests)."""
         self._items.pop(str(user_id), None)
 
+    def users(self) -> list[str]:
+        return list(self._items)
+
     def items(self, user_id: str) -> list[str]:
         """The user's recent item ids, newest first (empty for unknown users)."""
         return list(self._items.get(str(user_id), ()))

@@ -37,6 +37,9 @@ class ResponseCache:
     def enabled(self) -> bool:
         return self.ttl_s > 0
 
+    def users(self) -> list[str]:
+        return list(self._entries)
+
     def get(self, user: str, key: Hashable) -> Any | None:
         entry = self._entries.get(user, {}).get(key)
         if entry is not None and entry[0] > self._clock():

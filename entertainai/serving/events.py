@@ -692,7 +692,14 @@ class EventLog:
         raw id: it is pseudonymised here when the log stores pseudonyms. Appends wait only
         while the active segment is rewritten.
         """
-        stored = self._pseudonymizer.pseudonymize(user_id) if self._pseudonymizer else user_id
+        return self.erase_stored(self.stored_id(user_id))
+
+    def stored_id(self, user_id: str) -> str:
+        """The id as this log stores it (the pseudonym when pseudonymisation is on)."""
+        return self._pseudonymizer.pseudonymize(user_id) if self._pseudonymizer else user_id
+
+    def erase_stored(self, stored: str) -> int:
+        """:meth:`erase_user` by the stored id (erasure requests relayed between replicas)."""
         with self._maintenance:
             with self._lock:
                 self._check_writable()

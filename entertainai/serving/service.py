@@ -308,6 +308,21 @@ class RecommendationService:
             self.response_cache.invalidate([user_id])
         return removed
 
+    def stored_id(self, user_id: str) -> str:
+        """The id as event logs store it (the pseudonym when pseudonymisation is on)."""
+        return self.pseudonymizer.pseudonymize(user_id) if self.pseudonymizer else user_id
+
+    def erase_stored(self, stored: str) -> int:
+        """Apply an erasure relayed from another replica, which knows only the stored id."""
+        removed = self.events.erase_stored(stored) if self.events is not None else 0
+        with self._lock:
+            held = {*self.history.users(), *self.response_cache.users()}
+            raw = [u for u in held if self.stored_id(u) == stored]
+            for user in raw or [stored]:
+                self.history.forget(user)
+            self.response_cache.invalidate(raw or [stored])
+        return removed
+
     # ---- helpers ---------------------------------------------------------------------------
 
     def _check_k(self, k: int) -> None:
