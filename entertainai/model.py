@@ -36,7 +36,12 @@ MODEL_KINDS: dict[str, str] = {
     "melody_lstm": "entertainai.generate.melody:MelodyGenerator",
     "wavenet": "entertainai.generate.wavenet:WaveNet",
     # analytics (entertainai/analytics/)
+    "lexicon_sentiment": "entertainai.analytics.text_models:LexiconSentiment",
+    "tfidf_linear": "entertainai.analytics.text_models:TfidfLinear",
+    "neural_text": "entertainai.analytics.text_models:NeuralText",
+    "text_similarity": "entertainai.analytics.similarity:TextSimilarity",
     # moderation (entertainai/moderation/)
+    "image_classifier": "entertainai.moderation.image:ImageClassifier",
 }
 
 
