@@ -62,8 +62,11 @@ def secrets_file(root: Path) -> Path:
     return path
 
 
-def app_args(registry: Path, keys: Path, events: Path) -> dict[str, object]:
+def app_args(
+    registry: Path, keys: Path, events: Path, cache_ttl_s: float = 1.0
+) -> dict[str, object]:
     return {
+        "response_cache_ttl_s": cache_ttl_s,
         "registry": str(registry),
         "model": "ease@production",
         "trending": "trending@production",
@@ -205,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         "--query", default="k=10", help="query string of the recommendation request"
     )
     parser.add_argument("--targets", default="uvicorn,serve-proxy,serve-direct")
+    parser.add_argument(
+        "--cache-ttl",
+        type=float,
+        default=1.0,
+        help="per-user response micro-cache TTL in seconds (0: every request runs the model)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
@@ -231,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         events = root / f"events-{target}"
         proc = start_child(
             "uvicorn" if target == "uvicorn" else "serve",
-            app_args(registry, keys, events),
+            app_args(registry, keys, events, args.cache_ttl),
             port,
             env,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -76,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     data, registry_root = absolute(args.data), absolute(args.registry)
     ensure_dataset(data, 300 if args.smoke_test else None)
+    if args.serve and not (args.address or os.environ.get("RAY_ADDRESS")):
+        from deployments.launch import DIRECT_INGRESS_ENV
+
+        os.environ.update(DIRECT_INGRESS_ENV)  # the Ray started here serves afterwards
     init_ray(args.address, args.num_cpus)
     prepared = prepare(data, args.split)
     log.info(

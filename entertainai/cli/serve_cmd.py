@@ -18,6 +18,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--model", help="recommender to serve (default: hybrid@production)")
     serve.add_argument("--port", type=int, help="HTTP port")
     serve.add_argument("--address", help="Ray cluster address (default: a new local Ray)")
+    serve.add_argument(
+        "--proxy-only",
+        action="store_true",
+        help="no direct ingress (by default replicas also answer on 127.0.0.1:30000+)",
+    )
     serve.set_defaults(handler=run_serve)
 
 
