@@ -255,7 +255,8 @@ def load_corpus(path: str | os.PathLike[str], part: str, vocab: Vocab) -> list[n
     """Melodies of one split part ("train", "valid", "test") of a corpus.
 
     A ``.json`` file is a JSB-style corpus with its own parts; a folder of MIDI files is split
-    by file: every 10th file (sorted) is "valid", the next one "test", the rest "train".
+    by file: every 10th file (sorted) is "valid", the next one "test", the rest "train"
+    (under 10 files, every part is all of them).
     """
     source = Path(path)
     if source.suffix.lower() == ".json":
@@ -267,7 +268,7 @@ def load_corpus(path: str | os.PathLike[str], part: str, vocab: Vocab) -> list[n
     melodies = load_midi_folder(source, vocab)
     if part not in ("train", "valid", "test"):
         raise InputError(f"unknown part {part!r}; use train, valid or test")
-    if len(melodies) < 3:
+    if len(melodies) < 10:
         return melodies  # too few files to hold any out: every part sees them all
     role = {0: "valid", 1: "test"}
     return [m for i, m in enumerate(melodies) if role.get(i % 10, "train") == part]

@@ -55,7 +55,7 @@ class WaveNetConfig:
     max_train_seconds: float | None = None  # stop training after this wall time
     seed: int = 0
     device: str = "auto"
-    threads: int = 2
+    threads: int = 1  # see MelodyConfig.threads
 
     @property
     def dilations(self) -> tuple[int, ...]:
