@@ -105,7 +105,8 @@ class CharTokenizer:
 
     @classmethod
     def fit(cls, text: str) -> CharTokenizer:
-        return cls(tuple(sorted(set(text))))
+        # Always knows "\n": an empty prompt starts generation after a line break.
+        return cls(tuple(sorted(set(text) | {"\n"})))
 
     @property
     def vocab_size(self) -> int:
