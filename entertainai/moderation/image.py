@@ -35,11 +35,11 @@ class ImageConfig:
     filters: tuple[int, ...] = (16, 32)
     hidden: int = 64
     dropout: float = 0.3
-    epochs: int = 15
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    epochs: int = 30
+    batch_size: int = 16
+    learning_rate: float = 3e-3
     validation_fraction: float = 0.15
-    patience: int = 3
+    patience: int = 5
     unsafe_classes: tuple[str, ...] = ()
     threshold: float = 0.5
     seed: int = 0
