@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export RAY_USAGE_STATS_ENABLED := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test test-fast install lint clean
+.PHONY: run test test-fast test-cluster audit kuberay install lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,21 @@ test: $(STAMP)
 ## Everything but the tests marked slow.
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not cluster" $(ARGS)
+
+## Only the multi-node Ray tests (head + workers started with `ray start` on 127.0.0.1).
+test-cluster: $(STAMP)
+	$(BIN)/python -m pytest -m cluster $(ARGS)
+
+## Security: known vulnerabilities in the installed pins (pip-audit, needs network: an audit
+## that could not run fails, --strict), then bandit on the shipped code (bandit.yaml says why
+## the skipped checks are skipped; fails on medium/high findings).
+audit: $(STAMP)
+	$(BIN)/pip-audit --local --skip-editable --strict --progress-spinner off
+	$(BIN)/bandit -c bandit.yaml -r entertainai train tune deployments --severity-level medium
+
+## Regenerate deployments/kuberay/rayservice.yaml from deployments/serve_config.yaml.
+kuberay: $(STAMP)
+	$(BIN)/python -m deployments.kuberay
 
 lint: $(STAMP)
 	$(BIN)/ruff check entertainai train tune deployments tests benchmarks

@@ -26,13 +26,15 @@ RAYSERVICE = HERE / "rayservice.yaml"
 
 RAY_VERSION = "2.60.0"
 IMAGE = "entertainai:0.1.0"  # built from the repository's Dockerfile
-TOKEN_SECRET = "entertainai-ray-token"  # kubectl create secret generic ... --from-literal=token=
-KEYS_SECRET = "entertainai-api-keys"  # hashed API keys: python -m entertainai.serving.security
+# Names of Kubernetes Secrets (not secrets): the values never live in this repository.
+TOKEN_SECRET = "entertainai-ray-token"  # nosec B105
+KEYS_SECRET = "entertainai-api-keys"  # nosec B105
 
 # Serve config -> cluster: only these keys differ, and the drift test asserts exactly that.
 # The proxy must bind the pod IP for the Kubernetes Service to reach it (the Service, not the
 # pod, is what is exposed); the registry lives in object storage shared by every pod.
-K8S_HTTP = {"host": "0.0.0.0"}  # nosec B104: inside the pod; exposure is the Service's job
+# (Inside the pod; what is exposed is the Service's job.)
+K8S_HTTP = {"host": "0.0.0.0"}  # nosec B104
 K8S_ARGS = {
     "registry": "s3://entertainai-artifacts/registry",
     "event_dir": "/mnt/events",
@@ -86,7 +88,7 @@ def _container(name: str, cpu: str, memory: str, gpus: int = 0, ports: bool = Fa
             {"containerPort": 8080, "name": "metrics"},
         ]
     # Ray's object store lives in /dev/shm; the container default (64 MiB) is too small.
-    container["volumeMounts"].append({"name": "dshm", "mountPath": "/dev/shm"})
+    container["volumeMounts"].append({"name": "dshm", "mountPath": "/dev/shm"})  # nosec B108
     return container
 
 
@@ -123,7 +125,8 @@ def rayservice(serve_config: dict[str, Any]) -> dict[str, Any]:
                 "headGroupSpec": {
                     # The head runs the GCS, dashboard and Serve controller; no replicas or
                     # training (num-cpus 0), as in cluster.yaml.
-                    "rayStartParams": {"num-cpus": "0", "dashboard-host": "0.0.0.0"},
+                    # Pod address; reached through `kubectl port-forward`, never a public Service.
+                    "rayStartParams": {"num-cpus": "0", "dashboard-host": "0.0.0.0"},  # nosec B104
                     "template": _pod(_container("ray-head", "2", "8Gi", ports=True)),
                 },
                 "workerGroupSpecs": [
