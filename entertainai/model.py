@@ -36,6 +36,8 @@ MODEL_KINDS: dict[str, str] = {
     "melody_lstm": "entertainai.generate.melody:MelodyGenerator",
     "wavenet": "entertainai.generate.wavenet:WaveNet",
     # analytics (entertainai/analytics/)
+    "topics": "entertainai.analytics.topics:Topics",
+    "segments": "entertainai.analytics.segments:Segments",
     "lexicon_sentiment": "entertainai.analytics.text_models:LexiconSentiment",
     "tfidf_linear": "entertainai.analytics.text_models:TfidfLinear",
     "neural_text": "entertainai.analytics.text_models:NeuralText",
