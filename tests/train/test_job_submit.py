@@ -5,31 +5,19 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from entertainai.registry import Registry
+from tests.cluster.cluster import free_port, wait_for, wait_for_job_agent
 
 REPO = Path(__file__).resolve().parents[2]
 RAY = str(Path(sys.executable).with_name("ray"))
-
-
-def free_port(preferred: int | None = None) -> int:
-    for port in ([preferred] if preferred else []) + [0]:
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return s.getsockname()[1]
-    raise RuntimeError("no free port")
 
 
 @pytest.mark.slow
@@ -123,35 +111,3 @@ def test_ray_job_submit_trains_and_registers(demo_dir: Path, tmp_path: Path):
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
-
-
-def wait_for(address: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{address}/api/version", timeout=2)
-            return
-        except OSError as exc:  # 401 also means the dashboard is up
-            if getattr(exc, "code", None) in (401, 403):
-                return
-        time.sleep(1)
-    raise TimeoutError(f"Ray dashboard at {address} did not come up in {timeout}s")
-
-
-def wait_for_job_agent(address: str, env: dict[str, str], timeout: float) -> None:
-    """The dashboard answers before its job agent is ready ("No available agent"): wait."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        listing = subprocess.run(
-            [RAY, "job", "list", "--address", address],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        if listing.returncode == 0:
-            return
-        time.sleep(2)
-    raise TimeoutError(
-        f"Ray job agent at {address} not ready in {timeout}s: {listing.stderr[-500:]}"
-    )
