@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from entertainai.errors import InputError, NotFoundError
+from entertainai.errors import InputError, LimitExceeded, NotFoundError
 from entertainai.generate.sampling import SamplingConfig, sample_next
 
 log = logging.getLogger(__name__)
@@ -167,12 +168,15 @@ class GenerationArgs:
     stop: tuple[str, ...] = ()
     num_samples: int = 1
     seed: int | None = None
+    time_budget_s: float | None = None  # over it, generation fails with LimitExceeded
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_new_tokens <= MAX_NEW_TOKENS:
             raise InputError(f"max_new_tokens must be in 1..{MAX_NEW_TOKENS}")
         if not 1 <= self.num_samples <= 64:
             raise InputError("num_samples must be in 1..64")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise InputError("time_budget_s must be > 0")
         if any(not s for s in self.stop):
             raise InputError("stop strings must not be empty")
         SamplingConfig(self.temperature, self.top_k, self.top_p)  # validates the knobs
@@ -199,8 +203,14 @@ def decode_stream(
     emitted = [0] * n
     done = [False] * n
     holdback = max((len(s) for s in args.stop), default=1) - 1
+    deadline = time.monotonic() + args.time_budget_s if args.time_budget_s else None
     logits = stepper.start(prompt_ids, n)
     for step in range(args.max_new_tokens):
+        if deadline is not None and time.monotonic() > deadline:
+            raise LimitExceeded(
+                f"generation exceeded its time budget of {args.time_budget_s:g} s "
+                f"after {step} tokens"
+            )
         tokens = np.array([sample_next(logits[i], sampling, rng) for i in range(n)])
         for i in range(n):
             if done[i]:
@@ -263,10 +273,11 @@ class TextGenerator:
         stop: Sequence[str] = (),
         num_samples: int = 1,
         seed: int | None = None,
+        time_budget_s: float | None = None,
     ) -> TextGenerationOutput:
         """Continue ``prompt`` ``num_samples`` times; the same seed gives the same texts."""
         args = GenerationArgs(
-            max_new_tokens, temperature, top_k, top_p, tuple(stop), num_samples, seed
+            max_new_tokens, temperature, top_k, top_p, tuple(stop), num_samples, seed, time_budget_s
         )
         return generate_texts(self.stepper(), self.tokenizer_, prompt, args)
 
@@ -279,8 +290,11 @@ class TextGenerator:
         top_p: float | None = None,
         stop: Sequence[str] = (),
         seed: int | None = None,
+        time_budget_s: float | None = None,
     ) -> Iterator[str]:
         """One sample's text, piece by piece as it is generated (same text as ``__call__``)."""
-        args = GenerationArgs(max_new_tokens, temperature, top_k, top_p, tuple(stop), 1, seed)
+        args = GenerationArgs(
+            max_new_tokens, temperature, top_k, top_p, tuple(stop), 1, seed, time_budget_s
+        )
         for _, piece in decode_stream(self.stepper(), self.tokenizer_, prompt, args):
             yield piece
