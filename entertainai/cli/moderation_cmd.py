@@ -78,44 +78,15 @@ def _thresholds(pairs: list[str]) -> dict[str, float]:
 
 
 def run_train_image(args: argparse.Namespace) -> int:
-    import dataclasses
-    import tempfile
-
     from entertainai.cli.recommend_cmd import parse_params
-    from entertainai.moderation.image import ImageClassifier, load_image_folder
+    from entertainai.moderation.image import train_from_folder
     from entertainai.registry import Registry
 
     params = {"image_size": args.image_size, "unsafe_classes": tuple(args.unsafe)}
-    model = ImageClassifier.from_params(**{**params, **parse_params(args.param)})
-    images, labels, classes = load_image_folder(args.data, model.config.image_size)
-    print(f"{len(images)} images, classes {list(classes)}; training the CNN")
-    accuracy = _fit_and_score_images(model, images, labels, classes)
-    registry = Registry(args.registry)
-    first = "production" not in registry.aliases(args.name)
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        mv = registry.register(
-            args.name,
-            tmp,
-            kind=model.kind,
-            config=json.loads(json.dumps(dataclasses.asdict(model.config))),
-            metrics={"accuracy": accuracy},
-            extra={"classes": list(classes)},
-            aliases=("production",) if first else (),
-        )
+    params.update(parse_params(args.param))
+    mv, accuracy = train_from_folder(args.data, Registry(args.registry), args.name, params)
     print(f"registered {mv.ref} (image_classifier): held-out accuracy {accuracy:.4f}")
     return 0
-
-
-def _fit_and_score_images(model, images, labels, classes) -> float:  # noqa: ANN001
-    """Fit on 80% (seeded), score accuracy on the other 20%, then keep that model."""
-    import numpy as np
-
-    order = np.random.default_rng(model.config.seed).permutation(len(images))
-    n_test = max(1, len(images) // 5)
-    test, train = order[:n_test], order[n_test:]
-    model.fit(images[train], labels[train], classes)
-    return float((model.predict_proba(images[test]).argmax(axis=1) == labels[test]).mean())
 
 
 def run_moderate_text(args: argparse.Namespace) -> int:

@@ -244,3 +244,44 @@ def write_demo_images(
             pixels = (np.clip(img, 0, 1) * 255).astype(np.uint8)
             Image.fromarray(pixels).save(base / name / f"{i:03d}.png")
     return base
+
+
+def fit_and_score(
+    model: ImageClassifier,
+    images: np.ndarray,
+    labels: np.ndarray,
+    classes: Sequence[str],
+    test_fraction: float = 0.2,
+) -> float:
+    """Fit on a seeded (1 - test_fraction) share and return accuracy on the rest."""
+    order = np.random.default_rng(model.config.seed).permutation(len(images))
+    n_test = max(1, int(round(len(images) * test_fraction)))
+    test, train = order[:n_test], order[n_test:]
+    model.fit(images[train], labels[train], classes)
+    return float((model.predict_proba(images[test]).argmax(axis=1) == labels[test]).mean())
+
+
+def train_from_folder(
+    folder: str | os.PathLike[str], registry: Any, name: str, params: dict[str, Any]
+) -> tuple[Any, float]:
+    """Load a folder-per-class dataset, fit, score, register (``production`` if none yet)."""
+    import dataclasses
+    import tempfile
+
+    model = ImageClassifier.from_params(**params)
+    images, labels, classes = load_image_folder(folder, model.config.image_size)
+    log.info("%d images, classes %s", len(images), list(classes))
+    accuracy = fit_and_score(model, images, labels, classes)
+    first = "production" not in registry.aliases(name)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(tmp)
+        mv = registry.register(
+            name,
+            tmp,
+            kind=model.kind,
+            config=json.loads(json.dumps(dataclasses.asdict(model.config))),
+            metrics={"accuracy": accuracy, "images": float(len(images))},
+            extra={"classes": list(classes), "trained_on": "80% seeded split"},
+            aliases=("production",) if first else (),
+        )
+    return mv, accuracy

@@ -1,0 +1,18 @@
+"""Train a sentiment classifier on Ray: `python -m train.sentiment --data FILE [--model neural|tfidf]`.
+
+See :mod:`train.text_classifier` for the flags; this entry point fixes --task sentiment.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from train.text_classifier import main as _main
+
+
+def main(argv: list[str] | None = None) -> int:
+    return _main(argv, task="sentiment")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
