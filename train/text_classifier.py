@@ -96,7 +96,9 @@ def spec_from_args(args: argparse.Namespace) -> TextTrainSpec:
 
 def run(args: argparse.Namespace) -> int:
     spec = spec_from_args(args)
-    create(spec)  # unknown parameters fail here, before Ray starts
+    create(spec)  # unknown parameters and bad files fail here, before Ray starts
+    data = load_spec_data(spec)
+    log.info("%s: %d texts, classes %s", spec.task, len(data), list(data.classes))
     init_ray(args.address, args.num_cpus)
     task = train_task.options(num_cpus=args.cpus, runtime_env=RUNTIME_ENV)
     out = ray.get(task.remote(spec, absolute(args.registry), args.promote))
