@@ -35,6 +35,8 @@ MODEL_KINDS: dict[str, str] = {
     # generation (entertainai/generate/)
     "melody_lstm": "entertainai.generate.melody:MelodyGenerator",
     "wavenet": "entertainai.generate.wavenet:WaveNet",
+    "text_transformer": "entertainai.generate.text_transformer:TextTransformer",
+    "text_lstm": "entertainai.generate.text_lstm:TextLSTM",
     # analytics (entertainai/analytics/)
     "topics": "entertainai.analytics.topics:Topics",
     "segments": "entertainai.analytics.segments:Segments",
