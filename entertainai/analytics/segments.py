@@ -14,7 +14,7 @@ their features.
 
 **Choosing k** (:func:`choose_k`), for each k in ``k_min..k_max``: the silhouette, the gap
 statistic (Tibshirani et al. 2001, uniform references in the principal-axes box) and the
-bootstrap stability (mean adjusted Rand index between clusterings fitted on resamples, all
+stability (mean adjusted Rand index between clusterings fitted on 80% subsamples, all
 labelling the full data). The rule, in order:
 
 1. keep the *stable* k: stability >= ``min_stability`` (a k whose clusters change with the
@@ -234,8 +234,10 @@ def score_k(x: np.ndarray, k: int, config: SegmentsConfig) -> KScore:
     # Stability: clusterings of resamples, each labelling all users, compared pairwise.
     boots = []
     for b in range(config.n_bootstrap):
-        rows = rng.choice(len(x), min(len(x), config.max_fit_users), replace=True)
-        boots.append(_nearest(x, cluster(x[rows], k, config.method, config.seed + b + 1, 2)))
+        # 80% subsamples: duplicated points of a true bootstrap distort k-means and Ward.
+        size = min(int(0.8 * len(x)), config.max_fit_users)
+        rows = rng.choice(len(x), size, replace=False)
+        boots.append(_nearest(x, cluster(x[rows], k, config.method, config.seed + b + 1)))
     pairs = [
         adjusted_rand_score(boots[i], boots[j])
         for i in range(len(boots))
@@ -414,3 +416,37 @@ def fit_dataset(dataset_uri: str, config: SegmentsConfig = SegmentsConfig()) -> 
 
 def with_k(config: SegmentsConfig, k: int) -> SegmentsConfig:
     return replace(config, k=k)
+
+
+def planted_ari(dataset_uri: str, model: Segments) -> float | None:
+    """Adjusted Rand index against the demo generator's planted segments (None elsewhere)."""
+    import io
+
+    import pyarrow.parquet as pq
+    from sklearn.metrics import adjusted_rand_score
+
+    from entertainai.data.dataset import Dataset
+
+    try:
+        data = Dataset.open(dataset_uri).extra("ground_truth/users.parquet")
+    except NotFoundError:
+        return None
+    truth = pq.read_table(io.BytesIO(data))
+    segment = dict(
+        zip(truth.column("user_id").to_pylist(), truth.column("segment").to_pylist(), strict=True)
+    )
+    known = np.array([u in segment for u in model.user_ids_])
+    planted = [segment[u] for u in model.user_ids_[known]]
+    return float(adjusted_rand_score(planted, model.labels_[known]))
+
+
+def metrics_of(model: Segments, dataset_uri: str | None = None) -> dict[str, Any]:
+    chosen = next((s for s in model.selection_ if s["k"] == model.k_), {})
+    out: dict[str, Any] = {
+        "k": model.k_,
+        "n_users": len(model.user_ids_),
+        **{f"{m}": chosen[m] for m in ("silhouette", "gap", "stability") if m in chosen},
+    }
+    if dataset_uri is not None and (ari := planted_ari(dataset_uri, model)) is not None:
+        out["planted_ari"] = ari
+    return out

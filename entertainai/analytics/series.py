@@ -90,6 +90,11 @@ def _read_table(path: Path) -> pa.Table:
     raise InputError("expected a .csv or .parquet file", location=str(path))
 
 
+def _row(where: str, i: int) -> str:
+    # Files: spreadsheet rows (header = row 1); payloads (where ends in ']'): list positions.
+    return f"{where}[{i}]" if where.endswith("ds") or where.endswith("y") else f"{where}:{i + 2}"
+
+
 def _parse_dates(column: pa.ChunkedArray, where: str) -> np.ndarray:
     """datetime64[s] (UTC) from a timestamp, date or string column; errors name the row."""
     if pa.types.is_timestamp(column.type):
@@ -117,7 +122,7 @@ def _parse_dates(column: pa.ChunkedArray, where: str) -> np.ndarray:
             out[i] = np.datetime64(text, "s")
         except ValueError:
             raise InputError(
-                f"column 'ds': not a date or timestamp: {text!r}", location=f"{where}:{i + 2}"
+                f"column 'ds': not a date or timestamp: {text!r}", location=_row(where, i)
             ) from None
     return out
 
@@ -131,9 +136,7 @@ def _parse_values(column: pa.ChunkedArray, where: str) -> np.ndarray:
         except (TypeError, ValueError):
             out[i] = np.nan
         if not np.isfinite(out[i]):
-            raise InputError(
-                f"column 'y': not a finite number: {value!r}", location=f"{where}:{i + 2}"
-            )
+            raise InputError(f"column 'y': not a finite number: {value!r}", location=_row(where, i))
     return out
 
 
@@ -286,6 +289,26 @@ def series_from_interactions(
     return [Series(str(name), start, freq, counts[k]) for k, name in enumerate(names)]
 
 
+def series_from_payload(payload: list[dict], *, gaps: Gaps = "error") -> list[Series]:
+    """Series from ``[{"unique_id": ..., "ds": [...], "y": [...]}, ...]`` (the HTTP body);
+    errors name the position, e.g. ``series[1].ds[3]``."""
+    result = []
+    seen: set[str] = set()
+    for n, entry in enumerate(payload):
+        where = f"series[{n}]"
+        uid = str(entry.get("unique_id") or PLATFORM)
+        if uid in seen:
+            raise InputError(f"duplicate unique_id {uid!r}", location=where)
+        seen.add(uid)
+        ds_list, y_list = list(entry.get("ds", [])), list(entry.get("y", []))
+        if len(ds_list) != len(y_list):
+            raise InputError(f"{len(ds_list)} ds but {len(y_list)} y values", location=where)
+        ds = _parse_dates(pa.chunked_array([pa.array(ds_list, pa.string())]), f"{where}.ds")
+        y = _parse_values(pa.chunked_array([pa.array(y_list, pa.float64())]), f"{where}.y")
+        result += build_series(np.full(len(ds), uid), ds, y, gaps=gaps, where=where)
+    return result
+
+
 def series_table(series: list[Series]) -> pa.Table:
     """Long ``unique_id, ds, y`` table (the file format :func:`load_series` reads)."""
     return pa.table(
@@ -295,3 +318,15 @@ def series_table(series: list[Series]) -> pa.Table:
             "y": np.concatenate([s.values for s in series]),
         }
     )
+
+
+def series_from_path(
+    path: str, *, level: Level = "platform", freq: Freq = "D", gaps: Gaps = "error"
+) -> list[Series]:
+    """A ``ds,y[,unique_id]`` file, or a dataset directory's play counts at ``level``."""
+    if Path(path).is_dir() or "://" in path:
+        from entertainai.data.dataset import Dataset
+
+        ds = Dataset.open(path)
+        return series_from_interactions(ds.interactions, ds.items, level=level, freq=freq)
+    return load_series(path, gaps=gaps)

@@ -214,10 +214,10 @@ def shares_over_time(
     """Mean topic shares per period (``D`` or ``W``, weeks starting Monday): (periods, shares)."""
     days = timestamps.astype("datetime64[D]")
     if freq == "W":
-        # 1970-01-01 was a Thursday: shift so that periods start on Mondays.
-        days = (days - np.timedelta64(3, "D")).astype("datetime64[W]").astype(
+        # numpy weeks start on Thursdays (1970-01-01); shift by 4 days to start on Mondays.
+        days = (days - np.timedelta64(4, "D")).astype("datetime64[W]").astype(
             "datetime64[D]"
-        ) + np.timedelta64(3, "D")
+        ) + np.timedelta64(4, "D")
     elif freq != "D":
         raise InputError(f"freq must be 'D' or 'W', got {freq!r}")
     periods, index = np.unique(days, return_inverse=True)
@@ -277,3 +277,39 @@ def stability(texts: Sequence[str], config: TopicsConfig, seeds: tuple[int, int]
     b = Topics(replace(config, seed=seeds[1])).fit(texts)
     _, similarity = match_topics(a.components_, b.components_)
     return float(similarity.mean())
+
+
+def corpus(
+    dataset_uri: str, source: str = "texts", max_docs: int | None = None
+) -> tuple[list[str], np.ndarray, str]:
+    """(texts, timestamps, dataset hash) of a dataset's reviews/comments or item descriptions;
+    ``max_docs`` keeps a seeded sample (in dataset order)."""
+    from entertainai.data.dataset import Dataset
+
+    ds = Dataset.open(dataset_uri)
+    if source == "texts":
+        table = ds.table("texts", ["text", "timestamp"])
+        texts = table.column("text").to_pylist()
+        ts = table.column("timestamp").to_numpy(zero_copy_only=False).astype("datetime64[s]")
+    elif source == "descriptions":
+        texts = [t or "" for t in ds.items.column("description").to_pylist()]
+        ts = np.full(len(texts), np.datetime64("NaT"), "datetime64[s]")
+    else:
+        raise InputError(f"unknown source {source!r}; expected texts or descriptions")
+    if not texts:
+        raise InputError(f"no {source} in {dataset_uri}")
+    if max_docs is not None and len(texts) > max_docs:
+        keep = np.sort(np.random.default_rng(0).choice(len(texts), max_docs, replace=False))
+        texts, ts = [texts[i] for i in keep], ts[keep]
+    return texts, ts, ds.manifest.content_hash
+
+
+def train(
+    dataset_uri: str, config: TopicsConfig, source: str = "texts", max_docs: int | None = 20_000
+) -> tuple[Topics, dict[str, Any], str]:
+    """Fit on a dataset's corpus; metrics are the coherence on that corpus."""
+    texts, _, dataset_hash = corpus(dataset_uri, source, max_docs)
+    model = Topics(config).fit(texts)
+    scores = coherence(model, texts)
+    metrics = {"umass": scores["umass"], "npmi": scores["npmi"], "n_docs": len(texts)}
+    return model, metrics, dataset_hash
