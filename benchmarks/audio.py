@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--steps-per-epoch", type=int, default=100)
     parser.add_argument("--channels", type=int, default=WaveNetConfig.residual_channels)
+    parser.add_argument("--stacks", type=int, default=WaveNetConfig.stacks)
     parser.add_argument("--out", help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs,
         steps_per_epoch=args.steps_per_epoch,
         residual_channels=args.channels,
+        stacks=args.stacks,
         max_train_seconds=args.budget_s,
         valid_samples=100_000,
     )

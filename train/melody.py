@@ -31,7 +31,7 @@ from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, Sc
 from ray.train.torch import TorchTrainer
 
 from entertainai.cli.recommend_cmd import parse_params
-from entertainai.errors import EntertainAIError
+from entertainai.errors import EntertainAIError, InputError
 from entertainai.model import load_model, model_class
 from entertainai.registry import ModelVersion, Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
@@ -206,7 +206,10 @@ def run_generator_job(job: GeneratorJob, args: argparse.Namespace) -> int:
         params = {**job.smoke_params, **params}
     if args.epochs is not None:
         params["epochs"] = args.epochs
-    config = model_class(job.kind).from_params(**params).config  # bad params fail before Ray
+    try:  # bad params fail before Ray starts
+        config = model_class(job.kind).from_params(**params).config
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from None
     load_data(job, data, config)  # so do unreadable data files, with their name
     init_ray(args.address, args.num_cpus)
     checkpoint, metrics = fit_on_ray(

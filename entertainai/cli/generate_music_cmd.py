@@ -160,7 +160,10 @@ def run_train(args: argparse.Namespace) -> int:
     params = parse_params(args.param)
     if args.epochs is not None:
         params["epochs"] = args.epochs
-    model = model_class(args.kind).from_params(**params)
+    try:
+        model = model_class(args.kind).from_params(**params)
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from None
     if args.kind == "melody_lstm":
         from entertainai.generate.melody import load_melody_data
 

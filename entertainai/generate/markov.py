@@ -120,8 +120,11 @@ def select_markov(
 ) -> tuple[MarkovChain, float]:
     """The chain whose ``beta`` scores best on ``valid`` (fitted on ``train``), and its NLL."""
     best: tuple[MarkovChain, float] | None = None
+    counted = MarkovChain(MarkovConfig(order=order, n_symbols=n_symbols)).fit(train)
     for beta in betas:
-        chain = MarkovChain(MarkovConfig(order=order, n_symbols=n_symbols, beta=beta)).fit(train)
+        # The counts do not depend on beta: count once, score every smoothing strength.
+        chain = MarkovChain(MarkovConfig(order=order, n_symbols=n_symbols, beta=beta))
+        chain.unigram_, chain.tables_ = counted.unigram_, counted.tables_
         score = chain.nll(valid)
         if best is None or score < best[1]:
             best = (chain, score)
