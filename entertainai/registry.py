@@ -202,12 +202,19 @@ class Registry:
                 "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             }
         )
-        self.root.join(name, ALIASES).write_bytes(json.dumps(state, indent=2).encode())
+        self._write_aliases(name, state)
 
     def remove_alias(self, name: str, alias: str) -> None:
         state = self._alias_state(name)
         if state["aliases"].pop(alias, None) is not None:
-            self.root.join(name, ALIASES).write_bytes(json.dumps(state, indent=2).encode())
+            self._write_aliases(name, state)
+
+    def _write_aliases(self, name: str, state: dict[str, Any]) -> None:
+        target = self.root.join(name, ALIASES)
+        try:
+            target.write_bytes(json.dumps(state, indent=2).encode())
+        except OSError as exc:  # read-only or full store: the old aliases stay as they were
+            raise ArtifactError(f"cannot update aliases at {target}: {exc.strerror or exc}") from None
 
     def delete(self, name: str, version: int) -> None:
         mv = self.get(f"{name}@{version}")

@@ -39,6 +39,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     delete.add_argument("name")
     delete.add_argument("version", type=int)
     delete.set_defaults(handler=run_delete)
+    for parser in (*sub.choices.values(),):
+        # Also after the subcommand (`models promote NAME 2 --registry DIR`), where people type it.
+        parser.add_argument("--registry", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -168,7 +168,6 @@ PROMOTE_BUG = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=PROMOTE_BUG)
 @pytest.mark.parametrize("mode", ["read_only", "full"])
 def test_promote_on_a_broken_store_is_one_clear_line(mode, request):
     out = request.getfixturevalue(mode)
