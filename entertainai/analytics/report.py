@@ -85,7 +85,7 @@ def _trends(ds: Any, config: ReportConfig) -> str:
     fig.tight_layout()
     table = (
         "<table><tr><th>series</th><th>chosen</th><th>sMAPE</th><th>MASE</th>"
-        f"<th>coverage ({fc.level:.0%} nominal)</th><th>naive sMAPE</th><th>naive MASE</th></tr>"
+        f"<th>coverage ({fc.level:.0%} nominal)</th><th>seasonal naive sMAPE</th><th>seasonal naive MASE</th></tr>"
         + "".join(rows)
         + "</table>"
     )
