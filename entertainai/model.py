@@ -37,6 +37,9 @@ MODEL_KINDS: dict[str, str] = {
     "wavenet": "entertainai.generate.wavenet:WaveNet",
     "text_transformer": "entertainai.generate.text_transformer:TextTransformer",
     "text_lstm": "entertainai.generate.text_lstm:TextLSTM",
+    "dcgan": "entertainai.generate.dcgan:DCGAN",
+    "image_features": "entertainai.generate.frechet:ImageFeatures",
+    "style_transfer": "entertainai.generate.style_transfer:StyleTransfer",
     # analytics (entertainai/analytics/)
     "topics": "entertainai.analytics.topics:Topics",
     "segments": "entertainai.analytics.segments:Segments",
