@@ -299,7 +299,7 @@ class MelodyGenerator(Model):
         self.module_ = MelodyLSTM(c.vocab.size, c.embed_dim, c.hidden, c.layers, c.dropout)
         try:
             self.module_.load_state_dict(load_file(str(directory / WEIGHTS)))
-        except RuntimeError as exc:  # shape mismatch with the config: a corrupt artifact
+        except Exception as exc:  # truncated file or shape mismatch: corrupt artifact
             raise ValueError(str(exc)) from None
         self.module_.eval()
 

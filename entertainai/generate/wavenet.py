@@ -323,7 +323,7 @@ class WaveNet(Model):
         self.module_ = WaveNetModule(c.residual_channels, c.skip_channels, c.dilations)
         try:
             self.module_.load_state_dict(load_file(str(directory / WEIGHTS)))
-        except RuntimeError as exc:
+        except Exception as exc:  # truncated file or shape mismatch: corrupt artifact
             raise ValueError(str(exc)) from None
         self.module_.eval()
 
