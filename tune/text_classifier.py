@@ -36,7 +36,7 @@ METRIC = "macro_f1"
 VALIDATION_SEED = 7
 
 
-def search_space(smoke_test: bool) -> dict[str, Any]:
+def search_space(smoke_test: bool, task: str = "") -> dict[str, Any]:
     if smoke_test:
         return {
             **SMOKE_PARAMS["neural_text"],
@@ -51,6 +51,7 @@ def search_space(smoke_test: bool) -> dict[str, Any]:
         "learning_rate": tune.loguniform(5e-4, 5e-3),
         "wide": tune.choice([True, False]),
         "l2": tune.loguniform(1e-6, 1e-4),
+        **({"lexicon_features": tune.choice([True, False])} if task == "sentiment" else {}),
     }
 
 
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     )
     tuner = tune.Tuner(
         trainable,
-        param_space=search_space(args.smoke_test),
+        param_space=search_space(args.smoke_test, args.task),
         tune_config=tune.TuneConfig(
             metric=METRIC,
             mode="max",

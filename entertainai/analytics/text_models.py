@@ -276,6 +276,16 @@ def _vader() -> Any:
     return _VADER
 
 
+def lexicon_scores(texts: Sequence[str]) -> np.ndarray:
+    """(n, 4) VADER compound, pos, neu, neg of each text."""
+    analyzer = _vader()
+    keys = ("compound", "pos", "neu", "neg")
+    return np.array(
+        [[scores[k] for k in keys] for scores in map(analyzer.polarity_scores, texts)],
+        np.float32,
+    ).reshape(len(texts), 4)
+
+
 class LexiconSentiment(TextClassifier):
     """VADER compound score as sentiment probabilities: a zero-training fallback.
 
@@ -458,6 +468,9 @@ class NeuralConfig:
     dropout: float = 0.4
     wide: bool = True  # a linear bag-of-n-grams branch beside the convolutions
     wide_tokens: int = 30_000
+    # VADER's compound/pos/neu/neg scores as four extra inputs: prior knowledge of sentiment
+    # words, which a few thousand training sentences cannot teach (on by default for sentiment).
+    lexicon_features: bool = False
     ngram_max: int = 2
     l2: float = 1e-5
     epochs: int = 20
@@ -516,6 +529,8 @@ class NeuralText(TextClassifier):
         inputs = [self.ids_(tensor).numpy()]
         if self.bag_ is not None:
             inputs.append(self.bag_(tensor).numpy().astype(np.float32))
+        if self.config.lexicon_features:
+            inputs.append(lexicon_scores(texts))
         return inputs
 
     def _build(self, n_classes: int) -> Any:
@@ -530,8 +545,13 @@ class NeuralText(TextClassifier):
             )
             for k in c.kernel_sizes
         ]
+        lexicon = None
+        if c.lexicon_features:
+            lexicon = keras.Input((4,), dtype="float32", name="lexicon")
         deep = layers.Concatenate()(pooled) if len(pooled) > 1 else pooled[0]
         deep = layers.Dropout(c.dropout)(deep)
+        if lexicon is not None:
+            deep = layers.Concatenate()([deep, lexicon])
         deep = layers.Dense(c.hidden, activation="relu", kernel_regularizer=reg)(deep)
         deep = layers.Dropout(c.dropout)(deep)
         logits = layers.Dense(n_classes, kernel_regularizer=reg, name="deep_logits")(deep)
@@ -542,6 +562,9 @@ class NeuralText(TextClassifier):
             wide = layers.Dense(n_classes, kernel_regularizer=reg, name="wide_logits")(wide)
             logits = layers.Add()([logits, wide])
             inputs.append(bag)
+        if lexicon is not None:
+            logits = layers.Add()([logits, layers.Dense(n_classes, name="lexicon_logits")(lexicon)])
+            inputs.append(lexicon)
         return keras.Model(inputs, logits)
 
     def _fit(

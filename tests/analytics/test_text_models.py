@@ -32,6 +32,7 @@ TINY_NEURAL = {
     "max_tokens": 2000,
     "wide_tokens": 3000,
     "sequence_length": 24,
+    "lexicon_features": True,
 }
 
 
