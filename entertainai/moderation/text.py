@@ -16,7 +16,7 @@ import numpy as np
 
 from entertainai.analytics.text_models import TextClassifier
 from entertainai.analytics.text_models import check_texts as validate_texts
-from entertainai.errors import InputError
+from entertainai.errors import ContentRefused, InputError
 
 # Categories that never flag (e.g. an explicit "clean" or "neutral" class in the label set).
 BENIGN = frozenset({"clean", "ok", "neutral", "none", "ham", "safe"})
@@ -80,3 +80,16 @@ def check_texts(
 ) -> list[Verdict]:
     """Shortcut: ``TextModerator(model, thresholds).check_texts(texts)``."""
     return TextModerator(model, thresholds).check_texts(texts)
+
+
+def refuse_flagged(verdicts: Sequence[Mapping[str, Any]], what: str = "generated text") -> None:
+    """Raise :class:`ContentRefused` naming the reasons when any verdict is flagged.
+
+    Takes the plain dicts ``Moderator.check_texts`` returns, so a generation deployment can
+    refuse its output with one call: ``refuse_flagged(await moderator.check_texts.remote(t))``.
+    """
+    for i, verdict in enumerate(verdicts):
+        if verdict.get("flagged"):
+            where = f"{what} [{i}]" if len(verdicts) > 1 else what
+            reasons = "; ".join(verdict.get("reasons") or ["flagged"])
+            raise ContentRefused(f"{where} refused by moderation: {reasons}")

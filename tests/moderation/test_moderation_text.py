@@ -70,3 +70,15 @@ def test_curation_of_demo_dataset(moderation_model, demo_dir: Path):
     result = curate_dataset(str(demo_dir), TextModerator(moderation_model).check_texts)
     assert result.flagged_comments and all(t.startswith("t-") for t in result.flagged_comments)
     assert set(result.to_dict()) == {"blocked_items", "flagged_comments", "reasons"}
+
+
+def test_refuse_flagged_names_the_reason(moderation_model, demo_dir: Path):
+    from entertainai.errors import ContentRefused
+    from entertainai.moderation.text import refuse_flagged
+
+    data = demo_labelled(demo_dir, "moderation")
+    spam = next(t for t, row in zip(data.texts, data.labels, strict=True) if row == ("spam",))
+    verdicts = [v.to_dict() for v in check_texts(moderation_model, ["loved it", spam])]
+    with pytest.raises(ContentRefused, match=r"generated text \[1\] refused by moderation: spam"):
+        refuse_flagged(verdicts)
+    refuse_flagged(verdicts[:1])  # clean text passes

@@ -12,6 +12,7 @@ from train import sentiment
 from train.text_classifier import main
 
 
+@pytest.mark.slow
 def test_sentiment_job_registers_production(ray_session, demo_dir: Path, tmp_path: Path, capsys):
     registry = tmp_path / "registry"
     argv = ["--data", str(demo_dir), "--model", "tfidf", "--registry", str(registry)]
