@@ -177,6 +177,7 @@ def local_graph(
     from entertainai.serving.security import hash_key
 
     base = Path(root)
+    base.mkdir(parents=True, exist_ok=True)
     registry = registry or str(prepare_registry(base, n_users))
     keys = base / "keys.json"
     keys.write_text(json.dumps([{"name": "load", "scopes": ["admin"], "sha256": hash_key(KEY)}]))
