@@ -23,7 +23,7 @@ import ray
 import yaml
 from ray import serve
 
-from deployments.app import build_app
+from deployments.app import build_graph
 from deployments.settings import AppArgs
 from entertainai.errors import EntertainAIError
 from entertainai.serving.security import ENV_VAR, new_key_entry
@@ -85,7 +85,7 @@ def start(args: AppArgs, config: dict[str, Any], *, port: int | None = None) -> 
     )
     app_config = config["applications"][0]
     serve.run(
-        build_app(args, deployment_options(app_config)),
+        build_graph(args, deployment_options(app_config)),
         name=app_config.get("name", "entertainai"),
         route_prefix=app_config.get("route_prefix", "/"),
         logging_config=config.get("logging_config"),

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from entertainai.serving.service import ServiceConfig
+
+# Capability deployments the Gateway can compose (see deployments/app.py).
+CAPABILITY_NAMES = (
+    "generate_text",
+    "generate_image",
+    "generate_music",
+    "analyze_text",
+    "moderate",
+    "insights",
+)
 
 
 class AppArgs(BaseModel):
@@ -33,6 +44,10 @@ class AppArgs(BaseModel):
     # Capability deployments (generation, analytics, moderation): role -> registry ref, over
     # each deployment's own defaults (e.g. {"text": "text_transformer@7"}).
     capability_models: dict[str, str] = Field(default_factory=dict)
+    # Which capability deployments this graph composes (all by default).
+    capabilities: list[Literal[CAPABILITY_NAMES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(CAPABILITY_NAMES)
+    )
 
     def service_config(self) -> ServiceConfig:
         return ServiceConfig(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import pytest
 import yaml
 
 from deployments import kuberay
@@ -80,11 +79,6 @@ def test_dockerfile_pins_the_same_ray_and_python():
     assert {".git", ".venv", "artifacts", "runs"} <= set(ignored)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deployments.app.build_app takes (args, options): Serve's config-file deploys "
-    "(`serve deploy`, KubeRay serveConfigV2) require a one-parameter builder",
-)
 def test_shipped_import_path_is_a_builder_serve_deploy_accepts(tmp_path: Path):
     from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
 
