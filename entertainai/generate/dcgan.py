@@ -243,17 +243,23 @@ class DCGAN(Model):
     # ---- sampling ------------------------------------------------------------------------
 
     @torch.no_grad()
-    def sample(self, num_images: int, seed: int = 0) -> np.ndarray:
-        """uint8 ``(num_images, H, W, C)``; the same seed gives the same images."""
+    def sample(self, num_images: int, seed: int = 0, batch_size: int = 256) -> np.ndarray:
+        """uint8 ``(num_images, H, W, C)``; the same seed gives the same images.
+
+        Unbounded (evaluation draws thousands); requests go through ``__call__``'s limits.
+        """
         self.check_fitted()
-        if not 1 <= num_images <= MAX_IMAGES:
-            raise LimitExceeded(f"num_images must be in 1..{MAX_IMAGES}, got {num_images}")
+        if num_images < 1:
+            raise InputError(f"num_images must be >= 1, got {num_images}")
         if seed < 0:
             raise InputError(f"seed must be >= 0, got {seed}")
         z = torch.randn(
             num_images, self.config.latent_dim, generator=torch.Generator().manual_seed(seed)
         )
-        return to_uint8(self.generator_(z).numpy())
+        parts = [
+            self.generator_(z[i : i + batch_size]).numpy() for i in range(0, num_images, batch_size)
+        ]
+        return to_uint8(np.concatenate(parts))
 
     def __call__(
         self,
@@ -264,6 +270,8 @@ class DCGAN(Model):
         scale: int = 1,
     ) -> ImageGenerationOutput:
         """Sample ``num_images`` images as PNGs (and one grid PNG when ``grid``)."""
+        if not 1 <= num_images <= MAX_IMAGES:
+            raise LimitExceeded(f"num_images must be in 1..{MAX_IMAGES}, got {num_images}")
         if not 1 <= scale <= MAX_SCALE:
             raise LimitExceeded(f"scale must be in 1..{MAX_SCALE}, got {scale}")
         images = self.sample(num_images, seed)

@@ -12,10 +12,10 @@ from PIL import Image
 
 from entertainai.errors import InputError, LimitExceeded, NotFittedError
 from entertainai.generate.dcgan import DCGAN
-from entertainai.generate.images import ImageData, load_images
+from entertainai.generate.images import ImageData
 from entertainai.model import load_model
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 TINY = {"latent_dim": 8, "g_width": 8, "d_width": 8, "batch_size": 32, "device": "cpu"}
 
 
@@ -88,6 +88,11 @@ def test_errors(fitted: DCGAN) -> None:
         fitted(num_images=1, scale=100)
     with pytest.raises(InputError, match="seed"):
         fitted(num_images=1, seed=-1)
+    with pytest.raises(InputError, match="num_images"):
+        fitted.sample(0)
+    batched = fitted.sample(300, seed=2, batch_size=128)
+    assert batched.shape == (300, 8, 8, 1)
+    assert np.array_equal(batched, fitted.sample(300, seed=2))  # eval-mode BN: batch-independent
     with pytest.raises(InputError, match="image size must be 8, 16"):
         DCGAN.from_params(**TINY).build_modules(
             ImageData(np.zeros((4, 12, 12, 1), np.uint8), None, (), "x")
@@ -98,7 +103,34 @@ def test_errors(fitted: DCGAN) -> None:
         )
 
 
-def test_trains_on_digits_rgb_resized() -> None:
-    data = load_images("digits", size=16, channels=3).subset(np.arange(64))
+def test_trains_on_rgb_16px() -> None:
+    images = np.random.default_rng(0).integers(0, 255, (32, 16, 16, 3)).astype(np.uint8)
+    data = ImageData(images, None, (), "rgb")
     model = DCGAN.from_params(**TINY, epochs=1).fit(data)
     assert model.sample(3).shape == (3, 16, 16, 3)
+
+
+def test_cli_train_then_generate(tmp_path: Path, capsys) -> None:
+    from entertainai.cli.main import main
+
+    data = tmp_path / "blobs.npz"
+    np.savez(data, images=blobs(64).images[..., 0])
+    reg = str(tmp_path / "reg")
+    params = [f"--param={k}={v}" for k, v in TINY.items()]
+    assert main(["train", "dcgan", "--data", str(data), "--epochs", "1", "--promote",
+                 "--registry", reg, *params]) == 0  # fmt: skip
+    assert "registered dcgan@1" in capsys.readouterr().out
+    out = tmp_path / "grid.png"
+    argv = ["generate", "image", "--registry", reg, "--num", "4", "--grid", "--scale", "2"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert Image.open(out).size == (2 * 19, 2 * 19)
+    assert (
+        main(["generate", "image", "--registry", reg, "--num", "3", "--out", str(tmp_path / "d")])
+        == 0
+    )
+    assert len(list((tmp_path / "d").glob("*.png"))) == 3
+    capsys.readouterr()
+    assert main(["generate", "image", "--registry", reg, "--num", "0", "--out", str(out)]) == 2
+    assert "num_images must be in 1..256" in capsys.readouterr().err
+    assert main(["train", "dcgan", "--data", str(tmp_path / "nope.npz"), "--registry", reg]) == 2
+    assert "nope.npz" in capsys.readouterr().err

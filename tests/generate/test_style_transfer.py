@@ -15,7 +15,7 @@ from entertainai.generate.images import encode_png
 from entertainai.generate.style_transfer import StyleTransfer
 from entertainai.model import load_model
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 SMALL = {"channels": [8, 16, 16], "content_layer": 1}
 
 
@@ -99,3 +99,29 @@ def test_time_budget_stops_early() -> None:
     model = StyleTransfer.from_params(**SMALL, time_budget_s=0.0).build()
     out = model(content, style, size=16, steps=50)
     assert out.stopped_early and out.steps_run == 0
+
+
+def test_cli_style(tmp_path: Path, capsys) -> None:
+    from entertainai.cli.main import main
+
+    content, style = pictures()
+    Image.fromarray(content).save(tmp_path / "c.png")
+    Image.fromarray(style).save(tmp_path / "s.png")
+    out = tmp_path / "out.png"
+    argv = ["generate", "style", "--content", str(tmp_path / "c.png"), "--style"]
+    assert (
+        main([*argv, str(tmp_path / "s.png"), "--size", "16", "--steps", "2", "--out", str(out)])
+        == 0
+    )
+    assert Image.open(out).size == (16, 16) and "2 steps" in capsys.readouterr().out
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    assert main([*argv, str(tmp_path / "bad.png"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.png: not a readable PNG/JPEG" in err and "Traceback" not in err
+    reg = str(tmp_path / "reg")
+    assert (
+        main(["train", "style-transfer", "--registry", reg, "--promote", "--param=encoder_seed=3"])
+        == 0
+    )
+    assert main([*argv, str(tmp_path / "s.png"), "--size", "16", "--steps", "1", "--out", str(out),
+                 "--model", "style_transfer@production", "--registry", reg]) == 0  # fmt: skip
