@@ -116,7 +116,7 @@ def select_markov(
     valid: Sequence[np.ndarray],
     order: int,
     n_symbols: int,
-    betas: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0),
+    betas: Sequence[float] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0),
 ) -> tuple[MarkovChain, float]:
     """The chain whose ``beta`` scores best on ``valid`` (fitted on ``train``), and its NLL."""
     best: tuple[MarkovChain, float] | None = None
