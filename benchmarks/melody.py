@@ -8,6 +8,10 @@ Standard split (Boulanger-Lewandowski 2012): train / valid / test. Both models s
 sounding at each step (its smoothing strength chosen on valid), the LSTM over the step tokens
 (REST / HOLD / ONSET), a one-to-one map of the same sequence. Reference: order-4 Markov
 ~0.76 nats/step; 80% of steps repeat the previous one.
+
+Measured (default flags, shared 2-core CPU under heavy load, one torch thread): repeat rate
+0.802; order-4 Markov (beta 32) valid 0.750 / test 0.750; LSTM 2x128 after 49 epochs
+(1542 s, the time budget) valid 0.563 / test 0.574 nats/step; ratio 0.765.
 """
 
 from __future__ import annotations
