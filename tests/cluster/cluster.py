@@ -67,6 +67,8 @@ def token_env(token: str | None = None) -> dict[str, str]:
         "RAY_USAGE_STATS_ENABLED": "0",
         # Jobs' `python` must be this environment's, as it is for a user with the venv active.
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Replicas and job drivers import the project from this checkout.
+        "PYTHONPATH": str(REPO),
     }
     env.pop("RAY_ADDRESS", None)
     return env
@@ -235,23 +237,38 @@ class LocalCluster:
     def run(self, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
         return subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=timeout)
 
-    def submit(self, entrypoint: list[str], timeout: float = 400) -> subprocess.CompletedProcess:
-        """``ray job submit`` and wait (the job's stdout comes back in the result's stdout)."""
-        cmd = [RAY, "job", "submit", "--address", self.address, "--", *entrypoint]
-        deadline = time.monotonic() + 120
-        while True:  # the head's job agent can take a minute to register on a busy machine
-            job = self.run(cmd, timeout)
-            if "No available agent" not in job.stderr or time.monotonic() > deadline:
-                return job
-            time.sleep(3)
+    def submit(self, entrypoint: list[str], timeout: float = 600) -> subprocess.CompletedProcess:
+        """``ray job submit`` and wait; the job's logs come back as stdout, rc 0 on SUCCEEDED.
+
+        A job still running at ``timeout`` is stopped, so it cannot hold resources that the
+        next test needs.
+        """
+        job_id = self.submit_no_wait(entrypoint)
+        deadline = time.monotonic() + timeout
+        status = self.job_status(job_id)
+        while status not in ("SUCCEEDED", "FAILED", "STOPPED") and time.monotonic() < deadline:
+            time.sleep(2)
+            status = self.job_status(job_id)
+        if status not in ("SUCCEEDED", "FAILED", "STOPPED"):
+            self.run([RAY, "job", "stop", "--address", self.address, job_id], 120)
+        logs = self.job_logs(job_id)
+        return subprocess.CompletedProcess(
+            entrypoint, 0 if status == "SUCCEEDED" else 1, logs, f"job {job_id}: {status}"
+        )
 
     def submit_no_wait(self, entrypoint: list[str]) -> str:
         cmd = [RAY, "job", "submit", "--no-wait", "--address", self.address, "--", *entrypoint]
-        out = self.run(cmd, 120)
+        deadline = time.monotonic() + 120
+        while True:  # the head's job agent can take a minute to register on a busy machine
+            out = self.run(cmd, 120)
+            if "No available agent" not in out.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(3)
         assert out.returncode == 0, out.stderr[-2000:]
         for word in (out.stdout + out.stderr).split():
+            word = word.strip("'\".,")  # printed as: Job 'raysubmit_...' submitted successfully
             if word.startswith("raysubmit_"):
-                return word.strip("'\".,")
+                return word
         raise AssertionError(f"no submission id in {out.stdout[-1000:]}")
 
     def job_status(self, job_id: str) -> str:
