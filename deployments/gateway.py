@@ -73,6 +73,7 @@ class Gateway:
                 await run_in_threadpool(self.state.apply_erasures)
             except Exception:  # storage hiccup: retried on the next tick
                 log.exception("applying erasure requests failed")
+            await self.state.refresh_curation()
 
     def check_health(self) -> None:
         if self.state.service.models.model is None:

@@ -116,6 +116,7 @@ class ItemsRequest(Strict):
 
 class ItemsAdded(BaseModel):
     added: list[str]
+    blocked: list[str] = []  # added, but moderation flagged them: kept out of every list
 
 
 class ErasureResponse(BaseModel):

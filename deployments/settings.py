@@ -44,6 +44,9 @@ class AppArgs(BaseModel):
     # Capability deployments (generation, analytics, moderation): role -> registry ref, over
     # each deployment's own defaults (e.g. {"text": "text_transformer@7"}).
     capability_models: dict[str, str] = Field(default_factory=dict)
+    # Curation: the dataset whose descriptions and comments moderation screens; items it
+    # blocks are kept out of recommendations, similar items and trending (needs "moderate").
+    curation_dataset: str | None = None
     # Which capability deployments this graph composes (all by default).
     capabilities: list[Literal[CAPABILITY_NAMES]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(CAPABILITY_NAMES)

@@ -9,7 +9,7 @@ from typing import Any
 
 from deployments.observability import MODEL_VERSION, RELOADS
 from deployments.settings import AppArgs
-from entertainai.errors import InputError
+from entertainai.errors import EntertainAIError, InputError
 from entertainai.serving.erasure import ErasureLedger
 from entertainai.serving.events import Pseudonymizer
 from entertainai.serving.security import ApiKeyStore, RateLimiter
@@ -67,6 +67,30 @@ class GatewayState:
         if self.erasures is not None:
             self.applied_erasures.add(self.erasures.record(self.service.stored_id(user_id)))
         return removed
+
+    async def refresh_curation(self) -> bool:
+        """Fetch the moderation block list of ``curation_dataset`` (cached by the Moderator
+        per dataset and model version); until a moderation model exists nothing is blocked."""
+        moderator = self.capabilities.get("moderate")
+        if moderator is None or not self.args.curation_dataset:
+            return False
+        try:
+            result = await moderator.curation.remote(self.args.curation_dataset)
+        except EntertainAIError as exc:  # e.g. no moderation model trained yet
+            log.info("curation unavailable: %s", exc)
+            return False
+        except Exception:
+            log.exception("curation failed; keeping the current block list")
+            return False
+        return self.service.set_blocked(result["blocked_items"])
+
+    async def screen_new_items(self, items: list[tuple[str, str]]) -> list[str]:
+        """Item ids whose title/description moderation flags (blocked, not refused)."""
+        moderator = self.capabilities.get("moderate")
+        if moderator is None or not items:
+            return []
+        verdicts = await moderator.check_texts.remote([text for _, text in items])
+        return [item for (item, _), v in zip(items, verdicts, strict=True) if v["flagged"]]
 
     def apply_erasures(self) -> int:
         """Apply other replicas' erasure requests (called on each watch tick)."""

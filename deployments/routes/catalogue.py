@@ -36,6 +36,11 @@ async def trending(
 
 @router.post("/items", response_model=ItemsAdded, status_code=201)
 async def add_items(body: ItemsRequest, state: State, _: Admin) -> ItemsAdded:
-    """Add catalogue items; recommendable at once through the content/cold-start path."""
+    """Add catalogue items; recommendable at once (moderation-flagged ones are blocked)."""
+    flagged = await state.screen_new_items(
+        [(i.item_id, f"{i.title}\n{i.description}".strip()) for i in body.items]
+    )
     added = await run_in_threadpool(state.service.add_items, items_table(body.items))
-    return ItemsAdded(added=added)
+    if flagged:
+        state.service.block(flagged, source="new_items")
+    return ItemsAdded(added=added, blocked=flagged)

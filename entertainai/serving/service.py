@@ -126,6 +126,10 @@ class RecommendationService:
         self._lock = threading.RLock()
         self._trend_alignment: tuple[Any, np.ndarray] = (None, np.zeros(0, np.int64))
         self._trend_mask: tuple[Any, float, np.ndarray] = (None, 0.0, np.zeros(0, bool))
+        # Curation: items moderation blocked, kept out of every list this service returns.
+        self.blocked: frozenset[str] = frozenset()
+        self._blocked_sources: dict[str, frozenset[str]] = {}
+        self._blocked_mask: tuple[Any, np.ndarray] = (None, np.zeros(0, bool))
         # Exploration makes every answer different: nothing to reuse then.
         ttl = 0.0 if config.explore_every else config.response_cache_ttl_s
         self.response_cache = ResponseCache(ttl_s=ttl)
@@ -194,6 +198,8 @@ class RecommendationService:
             else:
                 scores = model.user_scores(user_ids)
             self.history.exclude(scores, user_ids, model.item_indices)
+            if self.blocked:
+                scores[:, self._blocked_for(model)[: scores.shape[1]]] = -np.inf
             # Rank a deeper list when re-ranking needs candidates to choose from.
             depth = min(k * 3 if diversity > 0 or max_per_genre else k, len(model.item_ids_))
             recs = model.rank(scores, users, depth, filters, exclude_seen=True)
@@ -236,7 +242,7 @@ class RecommendationService:
                 raise NotFoundError(f"unknown item {item_id!r}")
             recs = model.similar_items([item_id], k=min(len(model.item_ids_) - 1, k * 3))
             allowed = set(model.catalogue_.item_ids[(filters or Filters()).mask(model.catalogue_)])
-            rows = [(i, s) for i, s in recs.row(0) if i in allowed][:k]
+            rows = [(i, s) for i, s in recs.row(0) if i in allowed and i not in self.blocked][:k]
             return self._rows_to_items(model, rows)
 
     def trending(
@@ -244,7 +250,9 @@ class RecommendationService:
     ) -> list[RecommendationItem]:
         self._check_k(k)
         with self._lock:
-            rows = self.models.trending.trending(k, window=window, genre=genre)
+            # Ask for enough to fill k after blocked items are dropped.
+            rows = self.models.trending.trending(k + len(self.blocked), window=window, genre=genre)
+            rows = [(i, s) for i, s in rows if i not in self.blocked][:k]
             return self._rows_to_items(self.models.trending, rows)
 
     # ---- live updates ----------------------------------------------------------------------
@@ -322,6 +330,33 @@ class RecommendationService:
                 self.history.forget(user)
             self.response_cache.invalidate(raw or [stored])
         return removed
+
+    def set_blocked(self, item_ids: Sequence[str], source: str = "curation") -> bool:
+        """Replace one source's block list (dataset curation, screened new items, ...);
+        the service blocks their union. Returns whether anything changed."""
+        with self._lock:
+            sources = {**self._blocked_sources, source: frozenset(str(i) for i in item_ids)}
+            blocked = frozenset().union(*sources.values())
+            self._blocked_sources = sources
+            if blocked == self.blocked:
+                return False
+            self.blocked = blocked
+            self.response_cache.clear()
+        log.info("curation: %d items blocked", len(blocked))
+        return True
+
+    def block(self, item_ids: Sequence[str], source: str = "new_items") -> bool:
+        """Add to one source's block list."""
+        with self._lock:
+            held = self._blocked_sources.get(source, frozenset())
+            return self.set_blocked([*held, *item_ids], source)
+
+    def _blocked_for(self, model: Recommender) -> np.ndarray:
+        key = (id(model), len(model.item_ids_), self.blocked)
+        if self._blocked_mask[0] != key:
+            mask = np.isin(model.item_ids_, list(self.blocked))
+            self._blocked_mask = (key, mask)
+        return self._blocked_mask[1]
 
     # ---- helpers ---------------------------------------------------------------------------
 
