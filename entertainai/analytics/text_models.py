@@ -468,10 +468,14 @@ class NeuralConfig:
     dropout: float = 0.4
     wide: bool = True  # a linear bag-of-n-grams branch beside the convolutions
     wide_tokens: int = 30_000
+    wide_dropout: float = 0.4  # dropout on the bag of n-grams
     # VADER's compound/pos/neu/neg scores as four extra inputs: prior knowledge of sentiment
     # words, which a few thousand training sentences cannot teach (on by default for sentiment).
     lexicon_features: bool = False
     ngram_max: int = 2
+    # Multi-label: weigh each label's positives by min(negatives / positives, cap), so rare
+    # categories (spam, toxic at a few percent) are not learnt as "never".
+    positive_weight_cap: float = 10.0
     l2: float = 1e-5
     epochs: int = 20
     batch_size: int = 32
@@ -558,7 +562,7 @@ class NeuralText(TextClassifier):
         inputs = [ids]
         if self.bag_ is not None:
             bag = keras.Input((self.bag_.vocabulary_size(),), dtype="float32", name="bag")
-            wide = layers.Dropout(c.dropout)(bag)
+            wide = layers.Dropout(c.wide_dropout)(bag) if c.wide_dropout > 0 else bag
             wide = layers.Dense(n_classes, kernel_regularizer=reg, name="wide_logits")(wide)
             logits = layers.Add()([logits, wide])
             inputs.append(bag)
@@ -579,11 +583,19 @@ class NeuralText(TextClassifier):
         if self.bag_ is not None:
             self.bag_.adapt(tf.constant(texts))
         self.net_ = self._build(Y.shape[1])
-        loss = (
-            keras.losses.BinaryCrossentropy(from_logits=True)
-            if self.multi_label_
-            else keras.losses.CategoricalCrossentropy(from_logits=True)
-        )
+        if self.multi_label_:
+            positives = Y.sum(axis=0).astype(np.float64)
+            ratio = (len(Y) - positives) / np.maximum(positives, 1.0)
+            pos_weight = tf.constant(
+                np.clip(ratio, 1.0, max(c.positive_weight_cap, 1.0)), tf.float32
+            )
+
+            def loss(y_true: Any, logits: Any) -> Any:
+                return tf.reduce_mean(
+                    tf.nn.weighted_cross_entropy_with_logits(y_true, logits, pos_weight)
+                )
+        else:
+            loss = keras.losses.CategoricalCrossentropy(from_logits=True)
         self.net_.compile(optimizer=keras.optimizers.Adam(c.learning_rate), loss=loss)
         callbacks = []
         validation = None
