@@ -50,9 +50,13 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 def capability(name: str):  # noqa: ANN201 - a FastAPI dependency factory
-    """The handle of a composed capability deployment, or 503 when the graph lacks it."""
+    """The handle of a composed capability deployment, or 503 when the graph lacks it.
 
-    def dependency(state: State) -> Any:
+    Depends on ``Reader`` so the key is checked first: callers without a valid key learn
+    nothing about which capabilities are deployed.
+    """
+
+    def dependency(state: State, _: Reader) -> Any:
         handle = state.capabilities.get(name)
         if handle is None:
             raise Unavailable(f"the {name!r} capability is not deployed in this graph")
