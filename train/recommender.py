@@ -120,6 +120,9 @@ def torch_train_func(config: dict[str, Any]) -> None:
                     Path(tmp) / TRAIN_STATE,
                 )
                 ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
+            # report() returns once the controller holds the checkpoint: from here a restart
+            # resumes after this epoch (operators and the node-kill test watch for this line).
+            print(f"checkpoint registered: epoch {epoch + 1}", flush=True)
         else:
             ray.train.report(metrics)
         _inject_failure(config, epoch)
