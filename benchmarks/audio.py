@@ -6,6 +6,11 @@ Standard split: takes 0-4 of every digit and speaker (300 recordings) are the te
 every 20th training recording is held out as validation (Markov smoothing, WaveNet epoch
 selection). Both models score every sample of every test recording (each one preceded by
 silence). Reference: order-2 Markov ~5.14 bits/sample.
+
+Measured (--stacks 1 --steps-per-epoch 50 --budget-s 1440, shared 2-core CPU under heavy
+load, one torch thread): order-2 Markov (beta 128) test 5.101 bits/sample; WaveNet 1x8 layers,
+32 channels, receptive field 256, 1100 steps in the 1440 s budget: valid 4.356, test 4.563
+bits/sample; ratio 0.895. Still improving when the budget ran out (short of the 4.5 goal).
 """
 
 from __future__ import annotations
