@@ -214,7 +214,9 @@ class Registry:
         try:
             target.write_bytes(json.dumps(state, indent=2).encode())
         except OSError as exc:  # read-only or full store: the old aliases stay as they were
-            raise ArtifactError(f"cannot update aliases at {target}: {exc.strerror or exc}") from None
+            raise ArtifactError(
+                f"cannot update aliases at {target}: {exc.strerror or exc}"
+            ) from None
 
     def delete(self, name: str, version: int) -> None:
         mv = self.get(f"{name}@{version}")
