@@ -71,10 +71,18 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
+def user_message(exc: Exception) -> str:
+    """The error's own message. An error raised in a composed deployment arrives through its
+    handle as a Ray task error (a subclass of the original, so it maps to the same status)
+    whose ``str`` is the remote traceback: clients get the original message only."""
+    cause = getattr(exc, "cause", None)
+    return str(cause if isinstance(cause, BaseException) else exc)
+
+
 async def on_core_error(request: Request, exc: Exception) -> JSONResponse:
     for cls, status, code in STATUS:
         if isinstance(exc, cls):
-            response = error_response(request, status, code, str(exc))
+            response = error_response(request, status, code, user_message(exc))
             if isinstance(exc, RateLimited):
                 response.headers["Retry-After"] = str(max(1, int(exc.retry_after_s + 0.999)))
             if isinstance(exc, Unauthenticated):
