@@ -98,6 +98,14 @@ class Model:
         model.fitted_ = True
         return model
 
+    # Pipeline spelling (diffusers style) of the same directory format.
+    def save_pretrained(self, path: str | os.PathLike[str]) -> Path:
+        return self.save(path)
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str]) -> Self:
+        return cls.load(path)
+
     def _save_state(self, directory: Path) -> None:
         raise NotImplementedError
 

@@ -221,13 +221,6 @@ class TextLSTM(TextGenerator, Model):
         self.check_fitted()
         return _LSTMStepper(self.arrays_)
 
-    def save_pretrained(self, path: str | Path) -> Path:
-        return self.save(path)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> Self:
-        return cls.load(path)
-
     def _save_state(self, directory: Path) -> None:
         save_arrays(directory / WEIGHTS, **self.weights_)
         self.tokenizer_.save(directory)

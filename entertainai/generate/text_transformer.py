@@ -365,13 +365,6 @@ class TextTransformer(TextGenerator, Model):
 
     # ---- persistence ----------------------------------------------------------------------
 
-    def save_pretrained(self, path: str | Path) -> Path:
-        return self.save(path)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> Self:
-        return cls.load(path)
-
     def _save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
 

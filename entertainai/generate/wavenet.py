@@ -303,13 +303,6 @@ class WaveNet(Model):
 
     # ---- the pipeline ------------------------------------------------------------------------
 
-    def save_pretrained(self, path: str | Path) -> Path:
-        return self.save(path)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> Self:
-        return cls.load(path)
-
     def _save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
 
