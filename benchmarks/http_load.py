@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,7 +66,7 @@ async def _worker(
 
 async def _run(
     host: str,
-    port: int,
+    ports: Sequence[int],
     paths: list[str],
     headers: dict[str, str],
     concurrency: int,
@@ -78,7 +79,9 @@ async def _run(
     stop_at = start + seconds
     await asyncio.gather(
         *[
-            _worker(host, port, paths, header_text, stop_at, latencies, errors, seed)
+            _worker(
+                host, ports[seed % len(ports)], paths, header_text, stop_at, latencies, errors, seed
+            )
             for seed in range(concurrency)
         ]
     )
@@ -96,13 +99,16 @@ async def _run(
 
 def run_load(
     host: str,
-    port: int,
+    port: int | Sequence[int],
     paths: list[str],
     headers: dict[str, str],
     concurrency: int,
     seconds: float,
 ) -> LoadResult:
-    """``concurrency`` connections, each sending its next request when the last answered."""
+    """``concurrency`` connections, each sending its next request when the last answered;
+    several ports (replicas' direct-ingress ports) share the connections round-robin, as a
+    layer-4 load balancer in front of them would."""
     if not host.startswith("127.") and host != "localhost":
         raise ValueError("load tests target loopback only")
-    return asyncio.run(_run(host, port, paths, headers, concurrency, seconds))
+    ports = [port] if isinstance(port, int) else list(port)
+    return asyncio.run(_run(host, ports, paths, headers, concurrency, seconds))

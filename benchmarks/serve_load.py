@@ -93,13 +93,19 @@ def child_uvicorn(args: dict[str, object], port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def child_serve(args: dict[str, object], port: int) -> None:
+def child_serve(args: dict[str, object], port: int, gateway_replicas: int = 1) -> None:
     from deployments.launch import load_config, serve_forever, start
     from deployments.settings import AppArgs
     from train.common import init_ray
 
+    config = load_config()
+    for deployment in config["applications"][0]["deployments"]:
+        if deployment["name"] == "Gateway":
+            scaling = deployment["autoscaling_config"]
+            scaling["min_replicas"] = gateway_replicas
+            scaling["max_replicas"] = max(scaling["max_replicas"], gateway_replicas)
     init_ray(None, num_cpus=2)
-    url = start(AppArgs(**args), load_config(), port=port)
+    url = start(AppArgs(**args), config, port=port)
     print(f"serving {url}", flush=True)
     serve_forever(url)  # SIGTERM: serve.shutdown(), then this process's Ray exits with it
     import ray
@@ -125,8 +131,24 @@ def wait_ready(port: int, timeout: float = 180) -> None:
     raise TimeoutError(f"nothing answered on 127.0.0.1:{port}")
 
 
+def direct_ports(replicas: int = 1, timeout: float = 120) -> list[int]:
+    """The Gateway replicas' direct-ingress ports (Serve takes free ones from DIRECT_PORT up)."""
+    from deployments.launch import direct_ingress_urls
+
+    os.environ["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"] = str(DIRECT_PORT)
+    deadline = time.monotonic() + timeout
+    while len(urls := direct_ingress_urls()) < replicas:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{len(urls)} of {replicas} Gateway replicas on :{DIRECT_PORT}+")
+        time.sleep(1)
+    ports = [int(url.rsplit(":", 1)[1]) for url in urls]
+    for port in ports:
+        wait_ready(port)
+    return ports
+
+
 def start_child(
-    kind: str, args: dict[str, object], port: int, env: dict[str, str]
+    kind: str, args: dict[str, object], port: int, env: dict[str, str], replicas: int = 1
 ) -> subprocess.Popen:
     return subprocess.Popen(
         [
@@ -139,6 +161,8 @@ def start_child(
             str(port),
             "--child-args",
             json.dumps(args),
+            "--gateway-replicas",
+            str(replicas),
         ],
         env={**os.environ, **env},
         start_new_session=True,
@@ -177,7 +201,7 @@ def event_lag_ms(port: int) -> float:
 
 
 def measure(
-    name: str, port: int, paths: list[str], levels: list[int], seconds: float
+    name: str, port: int | list[int], paths: list[str], levels: list[int], seconds: float
 ) -> list[LoadResult]:
     headers = {"x-api-key": KEY}
     run_load("127.0.0.1", port, paths, headers, 4, 1.0)  # warm up
@@ -214,14 +238,22 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="per-user response micro-cache TTL in seconds (0: every request runs the model)",
     )
+    parser.add_argument(
+        "--gateway-replicas",
+        type=int,
+        default=1,
+        help="Gateway replicas for the Serve targets; serve-direct spreads its connections "
+        "over their direct-ingress ports, as a layer-4 balancer would",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        (child_uvicorn if args.child == "uvicorn" else child_serve)(
-            json.loads(args.child_args), args.child_port
-        )
+        if args.child == "uvicorn":
+            child_uvicorn(json.loads(args.child_args), args.child_port)
+        else:
+            child_serve(json.loads(args.child_args), args.child_port, args.gateway_replicas)
         return 0
 
     root = Path(tempfile.mkdtemp(prefix="serve-bench-"))
@@ -243,12 +275,13 @@ def main(argv: list[str] | None = None) -> int:
             app_args(registry, keys, events, args.cache_ttl),
             port,
             env,
+            args.gateway_replicas,
         )
         try:
-            target_port = DIRECT_PORT if target == "serve-direct" else port
-            wait_ready(target_port)
-            table[target] = measure(target, target_port, paths, levels, args.seconds)
-            lags[target] = event_lag_ms(target_port)
+            wait_ready(port)
+            ports = direct_ports(args.gateway_replicas) if target == "serve-direct" else [port]
+            table[target] = measure(target, ports, paths, levels, args.seconds)
+            lags[target] = event_lag_ms(ports[0])
         finally:
             stop_child(proc)
     print_summary(table, lags)

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deployments.deps import RateLimited
-from deployments.fastlane import HotPath
+from deployments.fastlane import FastLaneAPI
 from deployments.observability import Observe
 from deployments.routes import (
     analyze_text,
@@ -166,15 +166,17 @@ class _TooLarge(Exception):
     pass
 
 
+DOCS_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
 def create_app(max_body_bytes: int = 1_000_000) -> FastAPI:
-    app = FastAPI(
+    app = FastLaneAPI(
         title="EntertainAI",
         version="1",
         description="Recommendations, trending, events and catalogue for a streaming service.",
         docs_url="/docs",
     )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.add_middleware(HotPath, gateway_app=app)  # inside Observe: metrics and ids still apply
     app.add_middleware(Observe)  # added last = outermost: it also sees 413s and auth errors
     app.add_exception_handler(EntertainAIError, on_core_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
@@ -195,4 +197,9 @@ def create_app(max_body_bytes: int = 1_000_000) -> FastAPI:
         insights,
     ):
         app.include_router(module.router)
+    # Serve names each request's route by scanning the routes in order (~19 us per request
+    # behind the four docs routes FastAPI adds first, ~7 us with the API first); no path
+    # overlaps, so the order changes nothing else.
+    docs = [r for r in app.router.routes if getattr(r, "path", "") in DOCS_PATHS]
+    app.router.routes[:] = [r for r in app.router.routes if r not in docs] + docs
     return app

@@ -1,24 +1,29 @@
 """The hot path as raw ASGI: one user's recommendations without FastAPI's per-request machinery.
 
 FastAPI's dependency and parameter resolution cost ~1 ms of CPU per request here, more than the
-model. This middleware answers ``GET /v1/users/{id}/recommendations`` itself when the request
-is valid — same key check, rate limiter, query model and response body as the FastAPI route —
-and hands *everything else* (any error, any other route) to the FastAPI app, so error bodies,
-OpenAPI and validation messages have exactly one implementation.
+model, and its middleware stack (error, telemetry, body-limit and our own layers) another
+~0.15 ms. ``FastLaneAPI`` is the FastAPI app with one change: before any of that it answers
+``GET /v1/users/{id}/recommendations`` itself when the request is valid — same key check, rate
+limiter, query model, response body, request id and metrics as the FastAPI route — and hands
+*everything else* (any error, any other route) to FastAPI, so error bodies, OpenAPI and
+validation messages have exactly one implementation. It stays a ``FastAPI`` instance, so Serve
+still finds its routes (metric labels) and its ``/docs``.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
+from deployments.observability import LATENCY, REQUESTS
 from deployments.routes.recommendations import user_recommendations
 from deployments.schemas import RecommendationQuery
 from entertainai.errors import EntertainAIError
@@ -31,46 +36,51 @@ LIST_PARAMS = frozenset(
     for name, field in RecommendationQuery.model_fields.items()
     if getattr(field.annotation, "__origin__", None) is list
 )
-HOT_ROUTE = SimpleNamespace(path=ROUTE_PATH)
-JSON_HEADERS = [(b"content-type", b"application/json")]
+# Labelled metric children looked up once: a label lookup per request is measurable here.
+ANSWERED = REQUESTS.labels(ROUTE_PATH, "GET", "200")
+ANSWER_SECONDS = LATENCY.labels(ROUTE_PATH, "GET")
 
 
-class HotPath:
-    """ASGI middleware in front of the FastAPI app; falls through on anything unusual."""
+class FastLaneAPI(FastAPI):
+    """FastAPI, with the hot path answered before the middleware stack."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        gateway_app: FastAPI,
-        answer: Callable[..., dict] = user_recommendations,
-    ) -> None:
-        self.app = app  # the rest of the middleware stack, then FastAPI's router
-        self.gateway_app = gateway_app  # where the replica's state and routes live
-        self.answer = answer
+    fast_answer: Callable[..., dict] = staticmethod(user_recommendations)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = self._try(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
-        if body is None:
-            await self.app(scope, receive, send)
-            return
-        scope["route"] = HOT_ROUTE  # the metrics label, as if FastAPI had routed it
-        headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        if scope["type"] == "http" and scope["method"] == "GET":
+            start = time.perf_counter()
+            answered = self._try(scope)
+            if answered is not None:
+                body, request_id = answered
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id),
+                ]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                ANSWERED.inc()
+                ANSWER_SECONDS.observe(time.perf_counter() - start)
+                return
+        await super().__call__(scope, receive, send)
 
-    def _try(self, scope: Scope) -> bytes | None:
+    def _try(self, scope: Scope) -> tuple[bytes, bytes] | None:
+        """The response body and request id, or None to let FastAPI answer."""
         path: str = scope["path"]
         if not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
             return None
         user_id = path[len(PREFIX) : -len(SUFFIX)]
-        state = getattr(self.gateway_app.state, "gateway", None)
+        state = getattr(self.state, "gateway", None)
         if not user_id or "/" in user_id or state is None:
             return None
+        api_key, request_id, has_body = _read_headers(scope["headers"])
+        if has_body:
+            return None  # a GET with a body: FastAPI applies the body limit
         raw_query: bytes = scope["query_string"]
         try:
             name = None
             if state.args.require_api_key:
-                name = state.keys.require(_api_key(scope["headers"]), "read").name
+                name = state.keys.require(api_key, "read").name
             cache = state.service.response_cache
             body = cache.get(user_id, raw_query)  # a hit's query string was valid before
             if body is None:
@@ -80,21 +90,27 @@ class HotPath:
                 return None  # FastAPI answers the 429 with its Retry-After
             if body is None:
                 # scope["path"] is already percent-decoded, as FastAPI's path parameters are.
-                body = orjson.dumps(self.answer(state, user_id, query))
+                body = orjson.dumps(self.fast_answer(state, user_id, query))
                 cache.put(user_id, raw_query, body, version)
-            return body
         except (EntertainAIError, ValidationError):
             return None  # the FastAPI route re-runs and renders the error the one way
+        return body, request_id or uuid.uuid4().hex.encode()
 
 
-def _api_key(headers: list[tuple[bytes, bytes]]) -> str | None:
-    bearer = None
+def _read_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, bytes | None, bool]:
+    """(API key, client request id, whether a body is announced) in one pass."""
+    key = bearer = request_id = None
+    has_body = False
     for name, value in headers:
         if name == b"x-api-key":
-            return value.decode("latin-1")
-        if name == b"authorization" and value[:7].lower() == b"bearer ":
+            key = value.decode("latin-1")
+        elif name == b"authorization" and value[:7].lower() == b"bearer ":
             bearer = value[7:].decode("latin-1").strip()
-    return bearer
+        elif name == b"x-request-id":
+            request_id = value
+        elif name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            has_body = True
+    return (key if key is not None else bearer), request_id, has_body
 
 
 def _query(raw: bytes) -> dict[str, Any]:

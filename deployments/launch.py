@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,31 @@ def start(args: AppArgs, config: dict[str, Any], *, port: int | None = None) -> 
     return f"http://{http['host']}:{http.get('port', 8000)}"
 
 
+def direct_ingress_urls(
+    app_name: str = "entertainai", *, host: str = "127.0.0.1", span: int = 32
+) -> list[str]:
+    """The ingress replicas' own HTTP entrances on this host. Serve hands out ports from
+    ``RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT`` up and skips busy ones (a port still closing
+    from an earlier run), so the port is found, not assumed: each replica's ``/-/routes``
+    names the app it serves."""
+    first = int(os.environ.get("RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT", "30000"))
+    urls = []
+    for port in range(first, first + span):
+        url = f"http://{host}:{port}"
+        try:
+            with urllib.request.urlopen(f"{url}/-/routes", timeout=0.5) as response:
+                if app_name in json.loads(response.read()).values():
+                    urls.append(url)
+        except (OSError, ValueError):
+            continue
+    return urls
+
+
 def print_examples(url: str, key: str | None, direct: str | None = None) -> None:
     k = key or "$ENTERTAINAI_KEY"
     print(f"\nEntertainAI is serving on {url}  (OpenAPI: {url}/docs)")
     if direct:
-        print(f"fast entrance (direct ingress, first Gateway replica): {direct}")
+        print(f"fast entrance (direct ingress, one Gateway replica): {direct}")
     if key:
         print(f"development API key (admin; shown once): {key}")
     print(
@@ -162,12 +183,15 @@ def launch(args: argparse.Namespace, *, block: bool) -> int:
     if not address and not getattr(args, "proxy_only", False):
         if not ray.is_initialized():
             # Only a Ray we start ourselves inherits these; a cluster sets them in its own env.
-            os.environ.update(DIRECT_INGRESS_ENV)
-        if os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1":
-            port = os.environ.get("RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT", "30000")
-            direct = f"http://127.0.0.1:{port}"
+            for name, value in DIRECT_INGRESS_ENV.items():
+                os.environ.setdefault(name, value)  # an operator's choice of ports wins
     init_ray(address)
     url = start(settings, config, port=args.port)
+    if not address and os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1":
+        direct = (
+            ", ".join(direct_ingress_urls(config["applications"][0].get("name", "entertainai")))
+            or None
+        )
     print_examples(url, key, direct)
     if block:
         serve_forever(url)

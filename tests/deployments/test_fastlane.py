@@ -71,3 +71,40 @@ def test_a_users_own_event_and_erasure_bypass_the_cache(app_state):
     assert state.service.response_cache.get("u00003", b"k=5&explain=false") is not None
     state.service.erase_user("u00003")
     assert state.service.response_cache.get("u00003", b"k=5&explain=false") is None
+
+
+def test_the_lane_echoes_request_ids_and_leaves_bodies_to_fastapi(app_state, monkeypatch):
+    client, state = app_state
+    app = client.app
+    calls = []
+
+    def counting(*args):
+        calls.append(args[1])
+        return user_recommendations(*args)
+
+    monkeypatch.setattr(app, "fast_answer", counting)
+    url = "/v1/users/u00004/recommendations?k=2"
+    r = client.get(url, headers={**R, "x-request-id": "trace-me"})
+    assert r.status_code == 200 and r.headers["x-request-id"] == "trace-me"
+    assert calls == ["u00004"]
+    # A GET that announces a body goes the FastAPI way (body limit and all), same answer.
+    with_body = client.request(
+        "GET", "/v1/users/u00005/recommendations?k=2", headers=R, content=b"x"
+    )
+    assert with_body.status_code == 200 and calls == ["u00004"]
+
+
+def test_serve_names_the_routes_with_the_api_first(app_state):
+    from ray.serve._private.thirdparty.get_asgi_route_name import get_asgi_route_name
+
+    app = app_state[0].app
+
+    def scope(method: str, path: str) -> dict:
+        return {"type": "http", "method": method, "path": path, "root_path": "", "headers": []}
+
+    assert get_asgi_route_name(app, scope("GET", "/v1/users/u1/recommendations")) == (
+        "/v1/users/{user_id}/recommendations"
+    )
+    assert get_asgi_route_name(app, scope("GET", "/docs")) == "/docs"
+    assert app_state[0].get("/docs").status_code == 200
+    assert app_state[0].get("/openapi.json").json()["info"]["title"] == "EntertainAI"

@@ -1,0 +1,90 @@
+"""The fast entrance end to end: a fresh local Ray with direct ingress, as `entertainai serve`
+starts it, answers on the Gateway replica's own port with the shipped config's hints."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from deployments.launch import load_config
+from tests.deployments.conftest import READ_KEY, WRITE_KEY
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: Path, tmp_path):
+    first_port = 32000 + free_port() % 2000  # away from a benchmark's 30000+
+    keys = f"reader:read:plain={READ_KEY},writer:read+write-events:plain={WRITE_KEY}"
+    env = {
+        **os.environ,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(first_port),
+        "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(first_port + 100),  # Serve needs min <= max
+        "ENTERTAINAI_API_KEYS": keys,
+        "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "0",  # shutdown: no clients to drain
+    }
+    env.pop("RAY_ADDRESS", None)
+    # The shipped config (the Gateway's hints included) without the capability deployments,
+    # which take most of the start-up here and have their own tests.
+    config = load_config()
+    config["applications"][0]["args"]["capabilities"] = []
+    (tmp_path / "serve.yaml").write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "deployments.launch", "--registry", str(served_registry)]
+    cmd += ["--port", str(free_port()), "--config", str(tmp_path / "serve.yaml")]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, start_new_session=True, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        direct, said = None, []
+        deadline = time.monotonic() + 240
+        for line in proc.stdout:  # the launcher prints the fast entrance it found
+            said.append(line)
+            if line.startswith("fast entrance"):
+                direct = line.split(": ", 1)[1].split(",")[0].strip()
+                break
+            assert time.monotonic() < deadline, "no fast entrance announced"
+        assert direct, "".join(said[-30:])
+        assert direct.startswith(f"http://127.0.0.1:{first_port}")
+        with httpx.Client(base_url=direct, timeout=30) as http:
+            url = "/v1/users/u00001/recommendations?k=3"
+            r = http.get(url, headers={"x-api-key": READ_KEY, "x-request-id": "r-1"})
+            assert r.status_code == 200 and len(r.json()["items"]) == 3
+            assert "r-1" in r.headers.get_list("x-request-id")
+            denied = http.get(url)
+            assert denied.status_code == 401 and denied.json()["error"] == "unauthenticated"
+            assert http.get(url.replace("k=3", "k=0"), headers={"x-api-key": READ_KEY}).json()[
+                "error"
+            ] == ("invalid_input")
+            first = r.json()["items"][0]["item_id"]
+            event = {"user_id": "u00001", "item_id": first, "event_type": "play"}
+            posted = http.post(
+                "/v1/events", json={"events": [event]}, headers={"x-api-key": WRITE_KEY}
+            )
+            assert posted.status_code == 202
+            again = http.get(url, headers={"x-api-key": READ_KEY}).json()["items"]
+            assert first not in [i["item_id"] for i in again]
+            assert http.get("/v1/trending", headers={"x-api-key": READ_KEY}).status_code == 200
+            assert http.get("/docs").status_code == 200
+            metrics = http.get("/metrics").text
+            assert 'route="/v1/users/{user_id}/recommendations",status="200"' in metrics
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
