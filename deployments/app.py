@@ -1,7 +1,8 @@
 """The app builder: ``serve run deployments.app:build_app registry=./artifacts``.
 
 One graph: the Gateway ingress answers the hot path in its own replicas and composes the
-batch recommender and every capability deployment through ``DeploymentHandle``s. Resources,
+batch recommender and every capability deployment through ``DeploymentHandle``s; the live
+feed carries events and new items between the replicas that hold state. Resources,
 replicas and autoscaling live in ``serve_config.yaml``, not here.
 """
 
@@ -13,6 +14,7 @@ from ray.serve import Application
 from ray.serve.deployment import Deployment
 
 from deployments.batch import BatchRecommender
+from deployments.feed import LiveFeedDeployment
 from deployments.gateway import Gateway
 from deployments.generate_image import ImageGenerator
 from deployments.generate_music import MusicGenerator
@@ -44,10 +46,11 @@ def build_graph(args: AppArgs, options: dict[str, dict[str, Any]] | None = None)
     apply the Serve config file's deployment settings programmatically."""
     options = options or {}
     settings = args.model_dump()
-    batch = BatchRecommender.options(**options.get("BatchRecommender", {})).bind(settings)
+    feed = LiveFeedDeployment.options(**options.get("LiveFeed", {})).bind(settings)
+    batch = BatchRecommender.options(**options.get("BatchRecommender", {})).bind(settings, feed)
     handles = {
         name: deployment.options(**options.get(deployment.name, {})).bind(settings)
         for name, deployment in CAPABILITIES.items()
         if name in args.capabilities
     }
-    return Gateway.options(**options.get("Gateway", {})).bind(settings, batch, **handles)
+    return Gateway.options(**options.get("Gateway", {})).bind(settings, batch, feed, **handles)

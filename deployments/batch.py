@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ray import serve
+from ray.serve.handle import DeploymentHandle
 
 from deployments import observability
+from deployments.feed import FeedFollower
 from deployments.settings import AppArgs
 from entertainai.recommend.filters import Filters
 from entertainai.serving.service import RecommendationItem, RecommendationService
@@ -14,7 +17,7 @@ from entertainai.serving.service import RecommendationItem, RecommendationServic
 
 @serve.deployment(name="BatchRecommender")
 class BatchRecommender:
-    def __init__(self, args: dict[str, Any]) -> None:
+    def __init__(self, args: dict[str, Any], feed: DeploymentHandle | None = None) -> None:
         settings = AppArgs(**args)
         config = settings.service_config()
         # The batch path reads models only: it logs no events of its own.
@@ -27,6 +30,11 @@ class BatchRecommender:
             max_batch_size=settings.batch_max_size,
             batch_wait_timeout_s=settings.batch_wait_timeout_s,
         )(self._recommend_batch)
+        if feed is not None:  # live events and new items from the Gateway replicas
+            follower = FeedFollower(feed, "batch", self.service)
+            self._follower = asyncio.get_event_loop().create_task(
+                follower.follow(settings.feed_interval_s)
+            )
 
     async def recommend(
         self, user_ids: list[str], k: int, filters: Filters

@@ -18,6 +18,7 @@ from ray.serve.handle import DeploymentHandle
 from starlette.concurrency import run_in_threadpool
 
 from deployments.api import create_app
+from deployments.feed import FeedFollower
 from deployments.observability import configure_json_logging
 from deployments.settings import AppArgs
 from deployments.state import GatewayState
@@ -40,15 +41,20 @@ class Gateway:
         self,
         args: dict[str, Any],
         batch: DeploymentHandle | None = None,
+        feed: DeploymentHandle | None = None,
         **capabilities: DeploymentHandle,
     ) -> None:
-        """``capabilities``: name ("generation", "analytics", "moderation") -> handle."""
+        """``capabilities``: capability name (see ``deployments.app.CAPABILITIES``) -> handle."""
         configure_json_logging()
         self.args = AppArgs(**args)
-        replica = replica_id()
-        self.state = GatewayState.build(self.args, replica_id=f"gateway-{replica}", batch=batch)
+        replica = f"gateway-{replica_id()}"
+        self.state = GatewayState.build(self.args, replica_id=replica, batch=batch)
         self.state.capabilities.update(capabilities)
-        self._watcher = asyncio.get_event_loop().create_task(self._watch_registry())
+        loop = asyncio.get_event_loop()
+        self._watcher = loop.create_task(self._watch_registry())
+        if feed is not None:
+            self.state.feed = FeedFollower(feed, replica, self.state.service)
+            self._follower = loop.create_task(self.state.feed.follow(self.args.feed_interval_s))
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """The replica's own FastAPI app (a module-level app would be frozen at import)."""

@@ -39,6 +39,19 @@ EVENT_LAG = Gauge(
     "Now minus the newest event's timestamp at ingestion",
     registry=REGISTRY,
 )
+FEED_REPLAYED = Counter(
+    "entertainai_feed_updates_replayed_total",
+    "Live updates (event batches, new items) replayed from other replicas",
+    registry=REGISTRY,
+)
+FEED_MISSED = Counter(
+    "entertainai_feed_updates_missed_total",
+    "Live updates that left the feed's retention before this replica read them",
+    registry=REGISTRY,
+)
+FEED_ERRORS = Counter(
+    "entertainai_feed_errors_total", "Failed live-feed calls", ["op"], registry=REGISTRY
+)
 RELOADS = Counter("entertainai_model_reloads_total", "Model swaps", ["outcome"], registry=REGISTRY)
 
 access_log = logging.getLogger("entertainai.access")

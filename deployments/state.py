@@ -34,6 +34,12 @@ class GatewayState:
     capabilities: dict[str, Any] = field(default_factory=dict)  # generation, analytics, moderation
     erasures: ErasureLedger | None = None
     applied_erasures: set[str] = field(default_factory=set)
+    feed: Any = None  # a deployments.feed.FeedFollower when the graph has a live feed
+
+    async def publish(self, kind: str, payload: Any) -> None:
+        """Pass a live update this replica applied on to the other replicas (if any)."""
+        if self.feed is not None:
+            await self.feed.publish(kind, payload)
 
     @classmethod
     def build(cls, args: AppArgs, *, replica_id: str = "local", batch: Any = None) -> GatewayState:

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from deployments.deps import Admin, Reader, State
 from deployments.routes.convert import items_table, to_items
 from deployments.schemas import ItemsAdded, ItemsRequest, ItemsResponse
+from entertainai.serving import feed
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 
@@ -40,7 +41,9 @@ async def add_items(body: ItemsRequest, state: State, _: Admin) -> ItemsAdded:
     flagged = await state.screen_new_items(
         [(i.item_id, f"{i.title}\n{i.description}".strip()) for i in body.items]
     )
-    added = await run_in_threadpool(state.service.add_items, items_table(body.items))
+    table = items_table(body.items)
+    added = await run_in_threadpool(state.service.add_items, table)
     if flagged:
         state.service.block(flagged, source="new_items")
+    await state.publish(feed.ITEMS, {"table": table, "blocked": flagged})
     return ItemsAdded(added=added, blocked=flagged)

@@ -10,7 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from deployments.deps import EventWriter, State
 from deployments.observability import EVENT_LAG, EVENTS
 from deployments.schemas import EventsRequest, EventsResponse
+from entertainai.serving import feed
 from entertainai.serving.events import validate_event
+from entertainai.serving.service import live_rows
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -21,6 +23,7 @@ async def post_events(body: EventsRequest, state: State, _: EventWriter) -> Even
     now = time.time()
     events = [validate_event(**e.model_dump(), now=now) for e in body.events]
     accepted = await run_in_threadpool(state.service.ingest, events)  # fsync off the event loop
+    await state.publish(feed.EVENTS, live_rows(events))  # the other replicas, within a poll
     EVENTS.inc(accepted)
     EVENT_LAG.set(state.service.last_event_lag_s)
     return EventsResponse(accepted=accepted)

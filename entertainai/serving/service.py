@@ -28,8 +28,10 @@ from entertainai.recommend.history import RecentHistory
 from entertainai.recommend.hybrid import Hybrid, Preferences
 from entertainai.recommend.trending import Trending
 from entertainai.registry import ModelVersion, Registry
+from entertainai.serving import feed
 from entertainai.serving.cache import ResponseCache
 from entertainai.serving.events import Event, EventLog, Pseudonymizer
+from entertainai.serving.feed import Update
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,13 @@ TRENDING_TOP, TRENDING_MASK_TTL_S = 50, 1.0
 
 # How much one event says about interest, for trending counters (a dislike says nothing).
 EVENT_WEIGHTS = {"dislike": 0.0, "view": 0.5, "click": 0.5}
+
+
+def live_rows(events: Sequence[Event]) -> list[tuple[str, str, float, float]]:
+    """Events as the ``(user_id, item_id, timestamp, weight)`` rows live state takes."""
+    return [
+        (e.user_id, e.item_id, e.timestamp, EVENT_WEIGHTS.get(e.event_type, 1.0)) for e in events
+    ]
 
 
 @dataclass(frozen=True)
@@ -274,22 +283,46 @@ class RecommendationService:
                 )
         if self.events is not None:
             self.events.append(events)  # durable before anything else sees the events
-        live = [
-            (e.user_id, e.item_id, e.timestamp, EVENT_WEIGHTS.get(e.event_type, 1.0))
-            for e in events
-        ]
+        self.apply_live(live_rows(events))
         with self._lock:
+            self.events_ingested += len(events)
+            self.last_event_lag_s = max(0.0, time.time() - max(e.timestamp for e in events))
+        return len(events)
+
+    def apply_live(self, live: Sequence[tuple[str, str, float, float]]) -> None:
+        """Apply ``(user_id, item_id, timestamp, weight)`` rows to history, trending and the
+        cache: this replica's own events after logging them, or another's from the feed."""
+        if not live:
+            return
+        with self._lock:
+            known = self.models.model.item_indices([row[1] for row in live]) >= 0
+            # A feed can outrun this replica's catalogue (ingest checked its own events).
+            live = [row for row, ok in zip(live, known.tolist(), strict=True) if ok]
+            if not live:
+                return
             self.history.update(live)
-            self.response_cache.invalidate({e.user_id for e in events})
+            self.response_cache.invalidate({row[0] for row in live})
             self.models.trending.update(live)
             if (
                 isinstance(self.models.model, Hybrid)
                 and self.models.trending not in self.models.model.components_
             ):
                 self.models.model.update(live)
-            self.events_ingested += len(events)
-            self.last_event_lag_s = max(0.0, time.time() - max(e.timestamp for e in events))
-        return len(events)
+
+    def apply_update(self, update: Update) -> None:
+        """Replay another replica's live update (see ``entertainai.serving.feed``)."""
+        if update.kind == feed.EVENTS:
+            self.apply_live(update.payload)
+        elif update.kind == feed.ITEMS:
+            table: pa.Table = update.payload["table"]
+            ids = [str(i) for i in table.column("item_id").to_pylist()]
+            with self._lock:
+                known = self.models.model.item_indices(ids) >= 0
+            fresh = np.flatnonzero(~known)  # a replica that started later may have them
+            if len(fresh):
+                self.add_items(table.take(fresh))
+            if update.payload.get("blocked"):
+                self.block(update.payload["blocked"], source="new_items")
 
     def add_items(self, items: pa.Table) -> list[str]:
         """New catalogue items, recommendable at once through the content/cold-start path."""

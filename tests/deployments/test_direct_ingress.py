@@ -25,6 +25,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def seconds_until_gone(http: httpx.Client, url: str, item: str, limit: float = 5) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        items = http.get(url, headers={"x-api-key": READ_KEY}).json()["items"]
+        if item not in [i["item_id"] for i in items]:
+            break
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
 @pytest.mark.slow
 def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: Path, tmp_path):
     first_port = 32000 + free_port() % 2000  # away from a benchmark's 30000+
@@ -42,6 +52,8 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
     # which take most of the start-up here and have their own tests.
     config = load_config()
     config["applications"][0]["args"]["capabilities"] = []
+    gateway = next(d for d in config["applications"][0]["deployments"] if d["name"] == "Gateway")
+    gateway["autoscaling_config"]["min_replicas"] = 2  # events must reach the other replica
     (tmp_path / "serve.yaml").write_text(yaml.safe_dump(config))
     cmd = [sys.executable, "-m", "deployments.launch", "--registry", str(served_registry)]
     cmd += ["--port", str(free_port()), "--config", str(tmp_path / "serve.yaml")]
@@ -55,12 +67,14 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
         for line in proc.stdout:  # the launcher prints the fast entrance it found
             said.append(line)
             if line.startswith("fast entrance"):
-                direct = line.split(": ", 1)[1].split(",")[0].strip()
+                direct = [url.strip() for url in line.split(": ", 1)[1].split(",")]
                 break
             assert time.monotonic() < deadline, "no fast entrance announced"
         assert direct, "".join(said[-30:])
-        assert direct.startswith(f"http://127.0.0.1:{first_port}")
-        with httpx.Client(base_url=direct, timeout=30) as http:
+        assert len(direct) == 2 and all(u.startswith("http://127.0.0.1:") for u in direct)
+        assert int(direct[0].rsplit(":", 1)[1]) >= first_port
+        other = httpx.Client(base_url=direct[1], timeout=30)
+        with httpx.Client(base_url=direct[0], timeout=30) as http, other:
             url = "/v1/users/u00001/recommendations?k=3"
             r = http.get(url, headers={"x-api-key": READ_KEY, "x-request-id": "r-1"})
             assert r.status_code == 200 and len(r.json()["items"]) == 3
@@ -78,6 +92,12 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
             assert posted.status_code == 202
             again = http.get(url, headers={"x-api-key": READ_KEY}).json()["items"]
             assert first not in [i["item_id"] for i in again]
+            # The other replica (and the batch deployment) replay it from the live feed.
+            assert seconds_until_gone(other, url, first) < 1.0
+            time.sleep(0.6)  # the batch deployment polls on its own 0.25 s tick
+            batch = {"user_ids": ["u00001"], "k": 3}
+            many = other.post("/v1/recommendations", json=batch, headers={"x-api-key": READ_KEY})
+            assert first not in [i["item_id"] for i in many.json()["results"][0]["items"]]
             assert http.get("/v1/trending", headers={"x-api-key": READ_KEY}).status_code == 200
             assert http.get("/docs").status_code == 200
             metrics = http.get("/metrics").text

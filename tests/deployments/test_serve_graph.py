@@ -60,8 +60,13 @@ def test_shipped_config_is_safe_and_fits_two_cpus():
     options = deployment_options(app)
     from deployments.app import CAPABILITIES
 
-    assert set(options) == {"Gateway", "BatchRecommender"} | {d.name for d in CAPABILITIES.values()}
-    total_cpus = 0.0
+    assert set(options) == {"Gateway", "BatchRecommender", "LiveFeed"} | {
+        d.name for d in CAPABILITIES.values()
+    }
+    # The live feed is one replica by design: its log's order is the order every replica sees.
+    feed = options.pop("LiveFeed")
+    assert feed["num_replicas"] == 1 and "autoscaling_config" not in feed
+    total_cpus = feed["ray_actor_options"]["num_cpus"]
     for name, opts in options.items():
         cpus = opts["ray_actor_options"]["num_cpus"]
         assert cpus <= 0.5, name

@@ -1,0 +1,80 @@
+"""The live feed in the graph: one small deployment, followed by every replica that holds state.
+
+An event or a new catalogue item reaches one Gateway replica, which logs and applies it, then
+publishes it here; every other Gateway replica (and the batch deployment) polls every
+``feed_interval_s`` and replays it, so the next answer reflects it whichever replica serves
+it. The logic is ``entertainai.serving.feed``; this file is transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from ray import serve
+
+from deployments.observability import FEED_ERRORS, FEED_MISSED, FEED_REPLAYED
+from deployments.settings import AppArgs
+from entertainai.serving.feed import ITEMS, FeedPage, LiveFeed
+from entertainai.serving.service import RecommendationService
+
+log = logging.getLogger(__name__)
+
+
+@serve.deployment(name="LiveFeed")
+class LiveFeedDeployment:
+    """Exactly one replica (``serve_config.yaml``): the order of updates is its log's order."""
+
+    def __init__(self, args: dict[str, Any]) -> None:
+        self.feed = LiveFeed(AppArgs(**args).feed_retention)
+
+    def publish(self, origin: str, kind: str, payload: Any) -> int:
+        return self.feed.publish(origin, kind, payload)
+
+    def since(self, epoch: str | None, seq: int, origin: str) -> FeedPage:
+        return self.feed.since(epoch, seq, origin)
+
+
+class FeedFollower:
+    """One replica's side: publish what it applied, replay what the others did."""
+
+    def __init__(self, handle: Any, origin: str, service: RecommendationService) -> None:
+        self.handle, self.origin, self.service = handle, origin, service
+        self.epoch: str | None = None
+        self.seq = 0
+
+    async def publish(self, kind: str, payload: Any) -> None:
+        """Best effort: the update is already durable and applied here, so a feed outage
+        degrades the other replicas to their own events instead of failing the request."""
+        try:
+            await self.handle.publish.remote(self.origin, kind, payload)
+        except Exception:
+            FEED_ERRORS.labels("publish").inc()
+            log.warning("live feed publish failed; other replicas miss this %s update", kind)
+
+    async def poll(self) -> int:
+        """Replay new updates from the other replicas; returns how many were applied."""
+        page: FeedPage = await self.handle.since.remote(self.epoch, self.seq, self.origin)
+        if page.missed and self.epoch == page.epoch:
+            FEED_MISSED.inc(page.missed)
+            log.warning("fell %d updates behind the live feed's retention", page.missed)
+        for update in page.updates:
+            if update.kind == ITEMS:  # catalogue growth refits little models: off the loop
+                await asyncio.to_thread(self.service.apply_update, update)
+            else:
+                self.service.apply_update(update)
+        FEED_REPLAYED.inc(len(page.updates))
+        self.epoch, self.seq = page.epoch, page.next_seq
+        return len(page.updates)
+
+    async def follow(self, interval_s: float) -> None:
+        while True:
+            try:
+                await self.poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # feed restarting or unreachable: retried next tick
+                FEED_ERRORS.labels("poll").inc()
+                log.warning("live feed poll failed; retrying", exc_info=True)
+            await asyncio.sleep(interval_s)

@@ -1,0 +1,76 @@
+"""Two Gateway replicas share live updates through the feed: an event or a new item taken by
+one shows in the other's answers after one poll (the feed and both apps are real; only the
+handle is in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deployments.api import create_app
+from deployments.capability import InProcessHandle
+from deployments.feed import FeedFollower, LiveFeedDeployment
+from deployments.settings import AppArgs
+from deployments.state import GatewayState
+from tests.deployments.conftest import ADMIN_KEY, READ_KEY, WRITE_KEY
+
+R, W, A = ({"x-api-key": k} for k in (READ_KEY, WRITE_KEY, ADMIN_KEY))
+
+
+@pytest.fixture()
+def replicas(served_registry: Path, tmp_path: Path, api_keys) -> Iterator[list]:
+    feed = InProcessHandle(LiveFeedDeployment.func_or_class(AppArgs().model_dump()))
+    out, clients = [], []
+    for name in ("a", "b"):
+        args = AppArgs(registry=str(served_registry), event_dir=str(tmp_path / name))
+        app = create_app(args.max_body_bytes)
+        app.state.gateway = state = GatewayState.build(args, replica_id=name)
+        state.feed = FeedFollower(feed, name, state.service)
+        clients.append(TestClient(app, raise_server_exceptions=False))
+        out.append((clients[-1], state))
+    with clients[0], clients[1]:
+        yield out
+
+
+def top(client: TestClient, user: str, query: str = "k=5&explain=false") -> list[str]:
+    r = client.get(f"/v1/users/{user}/recommendations?{query}", headers=R)
+    assert r.status_code == 200
+    return [i["item_id"] for i in r.json()["items"]]
+
+
+def test_an_event_taken_by_one_replica_shows_on_the_other_after_a_poll(replicas):
+    (a, state_a), (b, state_b) = replicas
+    first = top(b, "u00011")[0]  # b has it cached now, too
+    event = {"user_id": "u00011", "item_id": first, "event_type": "play"}
+    assert a.post("/v1/events", json={"events": [event]}, headers=W).status_code == 202
+    assert first not in top(a, "u00011")  # the receiving replica at once
+    assert first in top(b, "u00011")  # the other one has not polled yet
+    assert asyncio.run(state_b.feed.poll()) == 1
+    assert first not in top(b, "u00011")  # its cache was invalidated by the replay
+    assert asyncio.run(state_a.feed.poll()) == 0  # a never replays its own update
+    # b's replay did not write to its own event log: only the receiving replica logs durably.
+    assert state_a.service.events.count() == 1 and state_b.service.events.count() == 0
+
+
+def test_a_new_item_posted_to_one_replica_is_recommendable_on_the_other(replicas):
+    (a, _), (b, state_b) = replicas
+    item = {
+        "item_id": "fresh-horror",
+        "title": "Haunted Scream House",
+        "description": "haunted blood scream ghost night",
+        "genres": ["Horror"],
+        "year": 2026,
+        "maturity_rating": "R",
+    }
+    assert a.post("/v1/items", json={"items": [item]}, headers=A).status_code == 201
+    query = "k=5&include_genres=Horror&preferred_genres=Horror&explain=false"
+    assert "fresh-horror" not in top(b, "cold-viewer", query)
+    asyncio.run(state_b.feed.poll())
+    assert "fresh-horror" in top(b, "cold-viewer", query)
+    assert b.get("/v1/items/fresh-horror/similar?k=3", headers=R).status_code == 200
+    asyncio.run(state_b.feed.poll())  # replaying nothing new changes nothing
+    assert top(b, "cold-viewer", query).count("fresh-horror") == 1
