@@ -179,12 +179,13 @@ def stop_child(proc: subprocess.Popen) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def event_lag_ms(port: int) -> float:
-    """POST an event for a user, then GET their list: ms until the item is excluded."""
-    user = "u00007"
+def event_lag_ms(port: int, read_port: int | None = None, user: str = "u00007") -> float:
+    """POST an event for a user, then GET their list (from ``read_port``, another replica,
+    if given): ms until the item is excluded."""
     headers = {"x-api-key": KEY, "content-type": "application/json"}
     get = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/users/{user}/recommendations?k=5", headers=headers
+        f"http://127.0.0.1:{read_port or port}/v1/users/{user}/recommendations?k=5",
+        headers=headers,
     )
     first = json.loads(urllib.request.urlopen(get).read())["items"][0]["item_id"]
     body = json.dumps(
@@ -282,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             ports = direct_ports(args.gateway_replicas) if target == "serve-direct" else [port]
             table[target] = measure(target, ports, paths, levels, args.seconds)
             lags[target] = event_lag_ms(ports[0])
+            if len(ports) > 1:  # through the live feed: taken by one replica, read on another
+                lags[f"{target} across replicas"] = event_lag_ms(ports[0], ports[1], "u00014")
         finally:
             stop_child(proc)
     print_summary(table, lags)
