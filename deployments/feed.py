@@ -16,7 +16,7 @@ from ray import serve
 
 from deployments.observability import FEED_ERRORS, FEED_MISSED, FEED_REPLAYED
 from deployments.settings import AppArgs
-from entertainai.serving.feed import ITEMS, FeedPage, LiveFeed
+from entertainai.serving.feed import FORGET, ITEMS, FeedPage, LiveFeed
 from entertainai.serving.service import RecommendationService
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class FeedFollower:
             FEED_MISSED.inc(page.missed)
             log.warning("fell %d updates behind the live feed's retention", page.missed)
         for update in page.updates:
-            if update.kind == ITEMS:  # catalogue growth refits little models: off the loop
+            if update.kind in (ITEMS, FORGET):  # catalogue growth, history scans: off the loop
                 await asyncio.to_thread(self.service.apply_update, update)
             else:
                 self.service.apply_update(update)

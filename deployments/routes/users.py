@@ -7,6 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from deployments.deps import Admin, State
 from deployments.schemas import ErasureResponse
+from entertainai.serving import feed
 
 router = APIRouter(prefix="/v1", tags=["users"])
 
@@ -15,6 +16,9 @@ router = APIRouter(prefix="/v1", tags=["users"])
 async def erase_user(user_id: str, state: State, _: Admin) -> ErasureResponse:
     """Erase a user's events, history and cached recommendations on every replica (admin)."""
     removed = await run_in_threadpool(state.erase_user, user_id)
+    # Other replicas forget the history and cached answers within a feed poll; the ledger
+    # removes the logged events there within reload_interval_s.
+    await state.publish(feed.FORGET, state.service.stored_id(user_id))
     return ErasureResponse(
         user_id=user_id,
         events_removed=removed,

@@ -23,7 +23,10 @@ from entertainai.errors import InputError
 
 EVENTS = "events"  # payload: ((user_id, item_id, timestamp, weight), ...)
 ITEMS = "items"  # payload: {"table": pyarrow.Table, "blocked": [item_id, ...]}
-KINDS = (EVENTS, ITEMS)
+# payload: a user's stored id. The in-memory half of an erasure, everywhere within a poll; the
+# erasure ledger (``entertainai.serving.erasure``) carries the durable half to event logs.
+FORGET = "forget"
+KINDS = (EVENTS, ITEMS, FORGET)
 
 
 @dataclass(frozen=True)

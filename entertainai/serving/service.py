@@ -323,6 +323,8 @@ class RecommendationService:
                 self.add_items(table.take(fresh))
             if update.payload.get("blocked"):
                 self.block(update.payload["blocked"], source="new_items")
+        elif update.kind == feed.FORGET:
+            self.forget_stored(update.payload)
 
     def add_items(self, items: pa.Table) -> list[str]:
         """New catalogue items, recommendable at once through the content/cold-start path."""
@@ -356,13 +358,17 @@ class RecommendationService:
     def erase_stored(self, stored: str) -> int:
         """Apply an erasure relayed from another replica, which knows only the stored id."""
         removed = self.events.erase_stored(stored) if self.events is not None else 0
+        self.forget_stored(stored)
+        return removed
+
+    def forget_stored(self, stored: str) -> None:
+        """The in-memory half of an erasure (history, cached answers), by stored id."""
         with self._lock:
             held = {*self.history.users(), *self.response_cache.users()}
             raw = [u for u in held if self.stored_id(u) == stored]
             for user in raw or [stored]:
                 self.history.forget(user)
             self.response_cache.invalidate(raw or [stored])
-        return removed
 
     def set_blocked(self, item_ids: Sequence[str], source: str = "curation") -> bool:
         """Replace one source's block list (dataset curation, screened new items, ...);

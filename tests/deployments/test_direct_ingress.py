@@ -62,10 +62,12 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        direct, said = None, []
+        direct, proxy, said = None, None, []
         deadline = time.monotonic() + 240
-        for line in proc.stdout:  # the launcher prints the fast entrance it found
+        for line in proc.stdout:  # the launcher prints both entrances
             said.append(line)
+            if line.startswith("EntertainAI is serving on "):
+                proxy = line.split()[4]
             if line.startswith("fast entrance"):
                 direct = [url.strip() for url in line.split(": ", 1)[1].split(",")]
                 break
@@ -73,6 +75,14 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
         assert direct, "".join(said[-30:])
         assert len(direct) == 2 and all(u.startswith("http://127.0.0.1:") for u in direct)
         assert int(direct[0].rsplit(":", 1)[1]) >= first_port
+        # The proxy entrance (:8000 by default) balances over the same replicas.
+        with httpx.Client(base_url=proxy, timeout=30) as through_proxy:
+            assert through_proxy.get("/healthz").json() == {"status": "ok"}
+            assert through_proxy.get("/v1/trending").status_code == 401
+            r = through_proxy.get(
+                "/v1/users/u00002/recommendations?k=2", headers={"x-api-key": READ_KEY}
+            )
+            assert r.status_code == 200 and len(r.json()["items"]) == 2
         other = httpx.Client(base_url=direct[1], timeout=30)
         with httpx.Client(base_url=direct[0], timeout=30) as http, other:
             url = "/v1/users/u00001/recommendations?k=3"

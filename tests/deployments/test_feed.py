@@ -74,3 +74,16 @@ def test_a_new_item_posted_to_one_replica_is_recommendable_on_the_other(replicas
     assert b.get("/v1/items/fresh-horror/similar?k=3", headers=R).status_code == 200
     asyncio.run(state_b.feed.poll())  # replaying nothing new changes nothing
     assert top(b, "cold-viewer", query).count("fresh-horror") == 1
+
+
+def test_an_erasure_on_one_replica_is_forgotten_by_the_other_after_a_poll(replicas):
+    (a, _), (b, state_b) = replicas
+    first = top(b, "u00012")[0]
+    event = {"user_id": "u00012", "item_id": first, "event_type": "play"}
+    assert a.post("/v1/events", json={"events": [event]}, headers=W).status_code == 202
+    asyncio.run(state_b.feed.poll())
+    assert state_b.service.history.items("u00012") != []
+    assert a.delete("/v1/users/u00012", headers=A).status_code == 200
+    asyncio.run(state_b.feed.poll())
+    assert state_b.service.history.items("u00012") == []
+    assert "u00012" not in state_b.service.response_cache.users()

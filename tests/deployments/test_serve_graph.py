@@ -1,22 +1,17 @@
-"""The Serve graph itself: local testing mode for the composition, one real HTTP deploy."""
+"""The Serve graph in local testing mode: composition, batching, and the shipped config (the real
+HTTP deploy, both entrances, is tests/deployments/test_direct_ingress.py)."""
 
 from __future__ import annotations
 
-import json
-import socket
 from pathlib import Path
 
-import httpx
-import pytest
 from ray import serve
 
 from deployments.app import build_app
 from deployments.batch import BatchRecommender
-from deployments.launch import app_args, deployment_options, load_config, start
+from deployments.launch import deployment_options, load_config
 from deployments.settings import AppArgs
 from entertainai.recommend.filters import Filters
-from entertainai.serving.security import hash_key
-from tests.deployments.conftest import READ_KEY, WRITE_KEY
 
 
 def test_batch_deployment_merges_requests_in_local_testing_mode(
@@ -78,61 +73,3 @@ def test_shipped_config_is_safe_and_fits_two_cpus():
         total_cpus += cpus * scaling["min_replicas"]
     assert total_cpus <= 1.5  # the whole graph at its minimum leaves room for a job
     AppArgs(**app["args"])  # the shipped args are valid builder args
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.slow
-def test_real_deploy_over_http(ray_session, served_registry: Path, tmp_path: Path):
-    # Replicas are separate processes: keys reach them through a (hashed) secrets file.
-    secrets = tmp_path / "keys.json"
-    secrets.write_text(
-        json.dumps(
-            [
-                {"name": "reader", "scopes": ["read"], "sha256": hash_key(READ_KEY)},
-                {
-                    "name": "writer",
-                    "scopes": ["read", "write-events"],
-                    "sha256": hash_key(WRITE_KEY),
-                },
-            ]
-        )
-    )
-    config = load_config()
-    overrides = {
-        "registry": str(served_registry),
-        "event_dir": str(tmp_path / "ev"),
-        "api_keys_file": str(secrets),
-    }
-    args = app_args(config["applications"][0], overrides)
-    url = start(args, config, port=free_port())
-    try:
-        with httpx.Client(base_url=url, timeout=30) as http:
-            assert http.get("/healthz").json() == {"status": "ok"}
-            assert http.get("/v1/trending").status_code == 401
-            r = http.get("/v1/users/u00001/recommendations?k=3", headers={"x-api-key": READ_KEY})
-            assert r.status_code == 200 and len(r.json()["items"]) == 3
-            first = r.json()["items"][0]["item_id"]
-            ev = {"events": [{"user_id": "u00001", "item_id": first, "event_type": "play"}]}
-            assert (
-                http.post("/v1/events", json=ev, headers={"x-api-key": WRITE_KEY}).status_code
-                == 202
-            )
-            again = http.get(
-                "/v1/users/u00001/recommendations?k=3", headers={"x-api-key": READ_KEY}
-            ).json()
-            assert first not in [i["item_id"] for i in again["items"]]
-            assert (
-                http.get(
-                    "/v1/users/u00001/recommendations?k=0", headers={"x-api-key": READ_KEY}
-                ).status_code
-                == 422
-            )
-            assert "entertainai_requests_total" in http.get("/metrics").text
-            assert http.get("/docs").status_code == 200
-    finally:
-        serve.shutdown()
