@@ -39,6 +39,9 @@ CONFIG = Path(__file__).with_name("serve_config.yaml")
 DIRECT_INGRESS_ENV = {
     "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
     "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": "30000",
+    # Serve keeps a stopping ingress replica answering 30 s by default, for external load
+    # balancers to notice; with no balancer in between, 5 s makes Ctrl-C and downscaling quick.
+    "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "5",
 }
 PATH_ARGS = ("registry", "event_dir", "api_keys_file")
 
