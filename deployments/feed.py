@@ -1,9 +1,8 @@
 """The live feed in the graph: one small deployment, followed by every replica that holds state.
 
 An event or a new catalogue item reaches one Gateway replica, which logs and applies it, then
-publishes it here; every other Gateway replica (and the batch deployment) polls every
-``feed_interval_s`` and replays it, so the next answer reflects it whichever replica serves
-it. The logic is ``entertainai.serving.feed``; this file is transport.
+publishes it here; every other Gateway replica (and the batch deployment) is waiting in a long
+poll and replays it at once, so the next answer reflects it whichever replica serves it. The logic is ``entertainai.serving.feed``; this file is transport.
 """
 
 from __future__ import annotations
@@ -21,19 +20,40 @@ from entertainai.serving.service import RecommendationService
 
 log = logging.getLogger(__name__)
 
+LONG_POLL_S = 10.0  # how long a follower's call waits for news before asking again
+
 
 @serve.deployment(name="LiveFeed")
 class LiveFeedDeployment:
-    """Exactly one replica (``serve_config.yaml``): the order of updates is its log's order."""
+    """Exactly one replica (``serve_config.yaml``): the order of updates is its log's order.
+
+    ``since`` is a long poll: with nothing new it waits up to ``wait_s`` for the next publish,
+    so followers hear of an update within milliseconds and cost nothing while all is quiet
+    (polling every 0.25 s cost ~0.1 of a core across the graph here, for nothing)."""
 
     def __init__(self, args: dict[str, Any]) -> None:
         self.feed = LiveFeed(AppArgs(**args).feed_retention)
+        self._published = asyncio.Event()
 
-    def publish(self, origin: str, kind: str, payload: Any) -> int:
-        return self.feed.publish(origin, kind, payload)
+    async def publish(self, origin: str, kind: str, payload: Any) -> int:
+        seq = self.feed.publish(origin, kind, payload)
+        self._published.set()  # wake every waiting follower, then arm a fresh event
+        self._published = asyncio.Event()
+        return seq
 
-    def since(self, epoch: str | None, seq: int, origin: str) -> FeedPage:
-        return self.feed.since(epoch, seq, origin)
+    async def since(
+        self, epoch: str | None, seq: int, origin: str, wait_s: float = 0.0
+    ) -> FeedPage:
+        page = self.feed.since(epoch, seq, origin)
+        while not page.updates and wait_s > 0:
+            published, started = self._published, asyncio.get_running_loop().time()
+            try:
+                await asyncio.wait_for(published.wait(), wait_s)
+            except TimeoutError:
+                break
+            wait_s -= asyncio.get_running_loop().time() - started
+            page = self.feed.since(page.epoch, page.next_seq, origin)  # only others' updates
+        return page
 
 
 class FeedFollower:
@@ -53,9 +73,10 @@ class FeedFollower:
             FEED_ERRORS.labels("publish").inc()
             log.warning("live feed publish failed; other replicas miss this %s update", kind)
 
-    async def poll(self) -> int:
-        """Replay new updates from the other replicas; returns how many were applied."""
-        page: FeedPage = await self.handle.since.remote(self.epoch, self.seq, self.origin)
+    async def poll(self, wait_s: float = 0.0) -> int:
+        """Replay new updates from the other replicas (waiting up to ``wait_s`` for one);
+        returns how many were applied."""
+        page: FeedPage = await self.handle.since.remote(self.epoch, self.seq, self.origin, wait_s)
         if page.missed and self.epoch == page.epoch:
             FEED_MISSED.inc(page.missed)
             log.warning("fell %d updates behind the live feed's retention", page.missed)
@@ -68,13 +89,14 @@ class FeedFollower:
         self.epoch, self.seq = page.epoch, page.next_seq
         return len(page.updates)
 
-    async def follow(self, interval_s: float) -> None:
+    async def follow(self, retry_s: float, wait_s: float = LONG_POLL_S) -> None:
+        """Long-poll forever; after a failure (the feed restarting) retry in ``retry_s``."""
         while True:
             try:
-                await self.poll()
+                await self.poll(wait_s)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # feed restarting or unreachable: retried next tick
+            except Exception:
                 FEED_ERRORS.labels("poll").inc()
                 log.warning("live feed poll failed; retrying", exc_info=True)
-            await asyncio.sleep(interval_s)
+                await asyncio.sleep(retry_s)

@@ -38,8 +38,8 @@ class AppArgs(BaseModel):
     explore_every: int | None = None
     response_cache_ttl_s: float = 1.0  # per-user micro-cache of the hot path; 0 disables
     reload_interval_s: float = 5.0  # how often replicas check the registry alias (promote/rollback)
-    # Live feed between replicas: how often each polls it (bounds the cross-replica lag of an
-    # event or a new item) and how many updates it keeps for replicas that start late.
+    # Live feed between replicas (long-polled): how soon a follower asks again after a failed
+    # call, and how many updates the feed keeps for replicas that start late.
     feed_interval_s: float = Field(default=0.25, gt=0)
     feed_retention: int = Field(default=50_000, gt=0)
     pseudonymize_user_ids: bool = False  # needs $ENTERTAINAI_PSEUDONYM_SECRET

@@ -104,7 +104,7 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
             assert first not in [i["item_id"] for i in again]
             # The other replica (and the batch deployment) replay it from the live feed.
             assert seconds_until_gone(other, url, first) < 1.0
-            time.sleep(0.6)  # the batch deployment polls on its own 0.25 s tick
+            time.sleep(0.5)  # the batch deployment replays it on its own
             batch = {"user_ids": ["u00001"], "k": 3}
             many = other.post("/v1/recommendations", json=batch, headers={"x-api-key": READ_KEY})
             assert first not in [i["item_id"] for i in many.json()["results"][0]["items"]]

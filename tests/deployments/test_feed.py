@@ -87,3 +87,24 @@ def test_an_erasure_on_one_replica_is_forgotten_by_the_other_after_a_poll(replic
     asyncio.run(state_b.feed.poll())
     assert state_b.service.history.items("u00012") == []
     assert "u00012" not in state_b.service.response_cache.users()
+
+
+def test_followers_long_poll_and_wake_on_others_updates_only():
+    feed = LiveFeedDeployment.func_or_class(AppArgs().model_dump())
+
+    async def scenario() -> tuple:
+        empty = await feed.since(None, 0, "b", wait_s=0.05)  # nothing: returns after the wait
+        waiting = asyncio.create_task(feed.since(empty.epoch, empty.next_seq, "b", wait_s=5))
+        await asyncio.sleep(0.05)
+        await feed.publish("b", "events", ())  # its own update does not wake it
+        await asyncio.sleep(0.05)
+        own_only = waiting.done()
+        started = asyncio.get_running_loop().time()
+        await feed.publish("a", "events", (("u1", "i1", 1.0, 1.0),))
+        page = await waiting
+        return empty, own_only, page, asyncio.get_running_loop().time() - started
+
+    empty, own_only, page, waited = asyncio.run(scenario())
+    assert empty.updates == () and not own_only
+    assert [u.origin for u in page.updates] == ["a"] and page.next_seq == 2
+    assert waited < 0.5  # woken by the publish, not by the 5 s timeout
