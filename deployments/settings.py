@@ -42,6 +42,11 @@ class AppArgs(BaseModel):
     # call, and how many updates the feed keeps for replicas that start late.
     feed_interval_s: float = Field(default=0.25, gt=0)
     feed_retention: int = Field(default=50_000, gt=0)
+    # Where POST /v1/items records new items for replicas and models that come later (shared by
+    # every replica, like the registry); default: the registry root.
+    catalogue_root: str | None = Field(
+        default_factory=lambda: os.environ.get("ENTERTAINAI_CATALOGUE_ROOT")
+    )
     pseudonymize_user_ids: bool = False  # needs $ENTERTAINAI_PSEUDONYM_SECRET
     batch_max_size: int = 64
     batch_wait_timeout_s: float = 0.005
@@ -65,4 +70,5 @@ class AppArgs(BaseModel):
             max_k=self.max_k,
             explore_every=self.explore_every,
             response_cache_ttl_s=self.response_cache_ttl_s,
+            catalogue_root=self.catalogue_root,
         )

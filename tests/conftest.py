@@ -12,6 +12,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 
+@pytest.fixture(autouse=True)
+def own_catalogue_additions(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> None:
+    """Items a test POSTs are recorded in its own place, not in a registry tests share."""
+    monkeypatch.setenv("ENTERTAINAI_CATALOGUE_ROOT", str(tmp_path_factory.mktemp("catalogue")))
+
+
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
     import ray

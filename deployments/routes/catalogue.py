@@ -42,7 +42,8 @@ async def add_items(body: ItemsRequest, state: State, _: Admin) -> ItemsAdded:
         [(i.item_id, f"{i.title}\n{i.description}".strip()) for i in body.items]
     )
     table = items_table(body.items)
-    added = await run_in_threadpool(state.service.add_items, table)
+    # Recorded under the registry first: replicas and models that come later get them too.
+    added = await run_in_threadpool(state.service.add_items, table, blocked=flagged)
     if flagged:
         state.service.block(flagged, source="new_items")
     await state.publish(feed.ITEMS, {"table": table, "blocked": flagged})

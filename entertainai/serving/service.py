@@ -7,6 +7,7 @@ Ray and a Serve replica only holds one instance and translates HTTP to calls.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from entertainai.recommend.hybrid import Hybrid, Preferences
 from entertainai.recommend.trending import Trending
 from entertainai.registry import ModelVersion, Registry
 from entertainai.serving import feed
+from entertainai.serving.additions import CatalogueAdditions
 from entertainai.serving.cache import ResponseCache
 from entertainai.serving.events import Event, EventLog, Pseudonymizer
 from entertainai.serving.feed import Update
@@ -40,6 +42,7 @@ TRENDING_TOP, TRENDING_MASK_TTL_S = 50, 1.0
 
 # How much one event says about interest, for trending counters (a dislike says nothing).
 EVENT_WEIGHTS = {"dislike": 0.0, "view": 0.5, "click": 0.5}
+BLOCKED_KEY = b"entertainai.blocked"  # recorded additions: which rows moderation blocked
 
 
 def live_rows(events: Sequence[Event]) -> list[tuple[str, str, float, float]]:
@@ -61,6 +64,7 @@ class ServiceConfig:
     explore_pool: int = 50
     seed: int = 0
     response_cache_ttl_s: float = 1.0  # 0 disables; never used while exploration is on
+    catalogue_root: str | None = None  # where new items are recorded; None: the registry root
 
 
 @dataclass
@@ -121,10 +125,12 @@ class RecommendationService:
         *,
         events: EventLog | None = None,
         pseudonymizer: Pseudonymizer | None = None,
+        additions: CatalogueAdditions | None = None,
     ) -> None:
         self.config = config
         self.models = models
         self.events = events
+        self.additions = additions  # new items recorded durably, re-applied after restarts
         self.pseudonymizer = pseudonymizer
         self.history = RecentHistory(config.history_len)
         self.new_items: set[str] = set()
@@ -155,7 +161,15 @@ class RecommendationService:
         if config.event_dir:
             # One log per replica: the event log is single-writer by design.
             events = EventLog(f"{config.event_dir}/{replica_id}", pseudonymizer=pseudonymizer)
-        return cls(load_serving_models(config), config, events=events, pseudonymizer=pseudonymizer)
+        service = cls(
+            load_serving_models(config),
+            config,
+            events=events,
+            pseudonymizer=pseudonymizer,
+            additions=CatalogueAdditions(config.catalogue_root or config.registry),
+        )
+        service.apply_recorded_additions()
+        return service
 
     # ---- model lifecycle -------------------------------------------------------------------
 
@@ -165,6 +179,7 @@ class RecommendationService:
             self.models = models
             self.exposure = rerank_pad(self.exposure, len(models.model.item_ids_))
             self.response_cache.clear()
+        self.apply_recorded_additions()  # items added since this version was trained
 
     def model_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {}
@@ -314,20 +329,17 @@ class RecommendationService:
         if update.kind == feed.EVENTS:
             self.apply_live(update.payload)
         elif update.kind == feed.ITEMS:
-            table: pa.Table = update.payload["table"]
-            ids = [str(i) for i in table.column("item_id").to_pylist()]
-            with self._lock:
-                known = self.models.model.item_indices(ids) >= 0
-            fresh = np.flatnonzero(~known)  # a replica that started later may have them
-            if len(fresh):
-                self.add_items(table.take(fresh))
-            if update.payload.get("blocked"):
-                self.block(update.payload["blocked"], source="new_items")
+            self._add_unknown(update.payload["table"], update.payload.get("blocked", ()))
         elif update.kind == feed.FORGET:
             self.forget_stored(update.payload)
 
-    def add_items(self, items: pa.Table) -> list[str]:
-        """New catalogue items, recommendable at once through the content/cold-start path."""
+    def add_items(
+        self, items: pa.Table, *, blocked: Sequence[str] = (), record: bool = True
+    ) -> list[str]:
+        """New catalogue items, recommendable at once through the content/cold-start path.
+
+        ``record``: store them first (with which of them moderation ``blocked``) so replicas
+        that start later, and models promoted later, have them too."""
         ids = [str(i) for i in items.column("item_id").to_pylist()]
         with self._lock:
             model = self.models.model
@@ -335,6 +347,11 @@ class RecommendationService:
                 raise InputError(
                     f"the serving model ({model.kind}) cannot take new items; serve a hybrid"
                 )
+        if record and self.additions is not None:
+            meta = {**(items.schema.metadata or {}), BLOCKED_KEY: json.dumps(list(blocked))}
+            self.additions.record(items.replace_schema_metadata(meta))
+        with self._lock:
+            model = self.models.model
             model.add_items(items)
             if self.models.trending not in getattr(model, "components_", []):
                 self.models.trending.add_items(items)
@@ -342,6 +359,28 @@ class RecommendationService:
             self.exposure = rerank_pad(self.exposure, len(model.item_ids_))
             self.response_cache.clear()
         return ids
+
+    def apply_recorded_additions(self) -> int:
+        """Add the recorded new items the serving model lacks; returns how many."""
+        if self.additions is None or not hasattr(self.models.model, "add_items"):
+            return 0
+        added = 0
+        for table in self.additions.tables():
+            blocked = json.loads((table.schema.metadata or {}).get(BLOCKED_KEY, b"[]"))
+            added += self._add_unknown(table.replace_schema_metadata(None), blocked)
+        return added
+
+    def _add_unknown(self, table: pa.Table, blocked: Sequence[str] = ()) -> int:
+        """Add the rows whose items this replica's model does not know yet (no recording)."""
+        ids = [str(i) for i in table.column("item_id").to_pylist()]
+        with self._lock:
+            known = self.models.model.item_indices(ids) >= 0
+        fresh = np.flatnonzero(~known)
+        if len(fresh):
+            self.add_items(table.take(fresh), record=False)
+        if blocked:
+            self.block(blocked, source="new_items")
+        return len(fresh)
 
     def erase_user(self, user_id: str) -> int:
         """Forget a user: their logged events, recent history and anything cached."""
