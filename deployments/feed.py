@@ -2,7 +2,8 @@
 
 An event or a new catalogue item reaches one Gateway replica, which logs and applies it, then
 publishes it here; every other Gateway replica (and the batch deployment) is waiting in a long
-poll and replays it at once, so the next answer reflects it whichever replica serves it. The logic is ``entertainai.serving.feed``; this file is transport.
+poll and replays it at once, so the next answer reflects it whichever replica serves it.
+The logic is ``entertainai.serving.feed``; this file is transport.
 """
 
 from __future__ import annotations
