@@ -122,10 +122,11 @@ def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60) -> None:
-    """Stop one node (its process group) and only it."""
+def stop(proc: subprocess.Popen, sig: int | None = signal.SIGTERM, timeout: float = 60) -> None:
+    """Stop one node (its process group) and only it (``sig=None``: already signalled)."""
     try:
-        os.killpg(proc.pid, sig)
+        if sig is not None:
+            os.killpg(proc.pid, sig)
     except ProcessLookupError:
         return
     try:
@@ -228,9 +229,16 @@ class LocalCluster:
         stop(self.nodes.pop(name).proc, sig)
 
     def shutdown(self) -> None:
-        for name in [n for n in self.nodes if n != "head"] + ["head"]:
-            if name in self.nodes:
-                stop(self.nodes.pop(name).proc)
+        """Signal every node at once (workers first), then wait: their shutdowns overlap."""
+        names = [n for n in self.nodes if n != "head"] + [n for n in self.nodes if n == "head"]
+        procs = [self.nodes.pop(name).proc for name in names]
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for proc in procs:
+            stop(proc, sig=None)  # waits, and kills what does not stop in time
 
     # -------------------------------------------------------------- clients
 

@@ -11,7 +11,9 @@ from tests.cluster.cluster import LocalCluster
 from tests.deployments.conftest import served_registry  # noqa: F401  (a hybrid@production)
 
 
-@pytest.fixture(scope="session")
+# Package scope: the nodes go away after the cluster tests instead of idling (and costing CPU)
+# through the rest of the suite.
+@pytest.fixture(scope="package")
 def cluster() -> Iterator[LocalCluster]:
     local = start_cluster()
     try:

@@ -67,7 +67,7 @@ def train_worker_nodes(cluster: LocalCluster, state: str | None = None) -> list[
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def clean_run(
     cluster: LocalCluster, demo_dir: Path, cluster_registry: Path, tmp_path_factory
 ) -> CleanRun:
