@@ -125,3 +125,21 @@ def test_flagged_generated_text_is_refused_with_the_reason(
         assert "spam" in refused.json()["detail"]
         streamed = client.post("/v1/generate/text", json={**body, "stream": True}, headers=R)
         assert streamed.status_code == 422
+
+
+def test_new_items_are_accepted_unscreened_until_a_moderation_model_exists(
+    served_registry: Path, tmp_path: Path, api_keys
+):
+    # The graph composes the Moderator, but nothing has been trained for it (as after `make run`).
+    args = AppArgs(registry=str(served_registry), event_dir=str(tmp_path / "events"))
+    app = create_app(args.max_body_bytes)
+    state = app.state.gateway = GatewayState.build(args)
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    moderator = Moderator.func_or_class(AppArgs(registry=str(empty), event_dir=None).model_dump())
+    state.capabilities["moderate"] = InProcessHandle(moderator)
+    item = {"item_id": "unscreened", "title": "A film", "genres": ["Drama"]}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/v1/items", json={"items": [item]}, headers=A)
+    assert r.status_code == 201, r.text
+    assert r.json() == {"added": ["unscreened"], "blocked": []}
