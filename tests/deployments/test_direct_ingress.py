@@ -4,7 +4,6 @@ starts it, answers on the Gateway replica's own port with the shipped config's h
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 import yaml
 
 from deployments.launch import load_config
+from tests.cluster.cluster import stop
 from tests.deployments.conftest import READ_KEY, WRITE_KEY
 
 
@@ -113,8 +113,4 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
             metrics = http.get("/metrics").text
             assert 'route="/v1/users/{user_id}/recommendations",status="200"' in metrics
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc)  # the process group: SIGTERM, then SIGKILL after 60 s

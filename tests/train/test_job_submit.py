@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from entertainai.registry import Registry
-from tests.cluster.cluster import free_port, wait_for, wait_for_job_agent
+from tests.cluster.cluster import free_port, stop, wait_for, wait_for_job_agent
 
 REPO = Path(__file__).resolve().parents[2]
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -106,8 +105,4 @@ def test_ray_job_submit_trains_and_registers(demo_dir: Path, tmp_path: Path):
         assert "registered item_knn@1" in job.stdout
         assert Registry(str(registry)).get("item_knn").metrics["ndcg"] > 0
     finally:
-        os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        stop(head)  # the process group: SIGTERM, then SIGKILL after 60 s
