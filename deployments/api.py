@@ -169,15 +169,19 @@ class _TooLarge(Exception):
 DOCS_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
-def create_app(max_body_bytes: int = 1_000_000) -> FastAPI:
+def create_app(max_body_bytes: int = 1_000_000, *, echo_request_id: bool = True) -> FastAPI:
+    """The HTTP API. ``echo_request_id=False`` when the server in front already puts the
+    request id on every response (Ray Serve does), so the header is not sent twice."""
     app = FastLaneAPI(
         title="EntertainAI",
         version="1",
         description="Recommendations, trending, events and catalogue for a streaming service.",
         docs_url="/docs",
     )
+    app.echo_request_id = echo_request_id
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.add_middleware(Observe)  # added last = outermost: it also sees 413s and auth errors
+    # Added last = outermost: it also sees 413s and auth errors.
+    app.add_middleware(Observe, echo_request_id=echo_request_id)
     app.add_exception_handler(EntertainAIError, on_core_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ValidationError, on_model_error)

@@ -58,7 +58,9 @@ class Gateway:
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         """The replica's own FastAPI app (a module-level app would be frozen at import)."""
-        app = create_app(self.args.max_body_bytes)
+        # Serve's own HTTP servers (proxy and direct ingress) echo x-request-id on every
+        # response; echoing it here too sent the header twice.
+        app = create_app(self.args.max_body_bytes, echo_request_id=False)
         app.state.gateway = self.state
         return app
 

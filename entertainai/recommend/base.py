@@ -32,6 +32,8 @@ class Recommendations:
 
     item_ids: np.ndarray  # str (n_queries, k)
     scores: np.ndarray  # float32 (n_queries, k)
+    # int64 (n_queries, k), -1 for padding: what serving works with (no id -> index lookups)
+    indices: np.ndarray | None = None
 
     def row(self, i: int) -> list[tuple[str, float]]:
         return [
@@ -239,7 +241,9 @@ def top_k(scores: np.ndarray, item_ids: np.ndarray, k: int) -> Recommendations:
     k_eff = min(k, n_items)
     if k_eff == 0:
         return Recommendations(
-            np.full((n_rows, k), "", dtype=object), np.full((n_rows, k), -np.inf)
+            np.full((n_rows, k), "", dtype=object),
+            np.full((n_rows, k), -np.inf),
+            np.full((n_rows, k), -1, np.int64),
         )
     # Fancy indexing with a row column: take_along_axis cost ~12 us a call on one user's row.
     rows = np.arange(n_rows)[:, None]
@@ -248,13 +252,16 @@ def top_k(scores: np.ndarray, item_ids: np.ndarray, k: int) -> Recommendations:
     order = np.argsort(-part_scores, axis=1, kind="stable")
     idx = part[rows, order]
     top_scores = part_scores[rows, order]
+    missing = ~np.isfinite(top_scores)
     ids = item_ids[idx].astype(object)
-    ids[~np.isfinite(top_scores)] = ""
+    ids[missing] = ""
+    idx[missing] = -1
     if k_eff < k:
-        pad = k - k_eff
-        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values="")
-        top_scores = np.pad(top_scores, ((0, 0), (0, pad)), constant_values=-np.inf)
-    return Recommendations(ids, top_scores.astype(np.float32))
+        pad = ((0, 0), (0, k - k_eff))
+        ids = np.pad(ids, pad, constant_values="")
+        top_scores = np.pad(top_scores, pad, constant_values=-np.inf)
+        idx = np.pad(idx, pad, constant_values=-1)
+    return Recommendations(ids, top_scores.astype(np.float32), idx.astype(np.int64, copy=False))
 
 
 #: recommender kinds; the values are lazily imported classes (see ``entertainai.model``)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,14 +23,35 @@ REASONS = (NEW, WATCHED, TRENDING, POPULAR)
 
 @dataclass(frozen=True)
 class Explanations:
-    """Per recommendation (n, k): a reason code, its text, and the history item behind it."""
+    """Per recommendation (n rows of k): a reason code, its text, and the history item behind it.
 
-    reasons: np.ndarray  # str: one of REASONS, "" for padding
-    texts: np.ndarray  # str: what a viewer reads
-    anchors: np.ndarray  # str: item id of "because you watched", else ""
+    Held as Python lists, which is what responses are built from (numpy string arrays cost a
+    tenth of a single user's request to build and read back); the array views are for analysis.
+    """
+
+    reason_rows: list[list[str]]  # one of REASONS, "" for padding
+    text_rows: list[list[str]]  # what a viewer reads
+    anchor_rows: list[list[str]]  # item id of "because you watched", else ""
+
+    @cached_property
+    def reasons(self) -> np.ndarray:
+        return _str_array(self.reason_rows)
+
+    @cached_property
+    def texts(self) -> np.ndarray:
+        return _str_array(self.text_rows)
+
+    @cached_property
+    def anchors(self) -> np.ndarray:
+        return _str_array(self.anchor_rows)
 
     def row(self, i: int) -> list[tuple[str, str]]:
-        return [(r, t) for r, t in zip(self.reasons[i], self.texts[i], strict=True) if r]
+        return [(r, t) for r, t in zip(self.reason_rows[i], self.text_rows[i], strict=True) if r]
+
+
+def _str_array(rows: list[list[str]]) -> np.ndarray:
+    width = len(rows[0]) if rows else 0
+    return np.array(rows, dtype=str).reshape(len(rows), width)
 
 
 def histories_from_seen(seen: sp.csr_matrix, users: np.ndarray) -> list[np.ndarray]:
@@ -59,7 +81,7 @@ def explain(
     ``trending`` holds trending scores per item (or ``trending_mask`` says directly which items
     are in the trending top) and ``new`` flags newly added items.
     """
-    n, k = items.shape
+    n = items.shape[0]
     vectors = (
         catalogue.unit_genres
         if item_vectors is None
@@ -73,12 +95,14 @@ def explain(
     is_new = np.zeros(len(catalogue), bool) if new is None else np.asarray(new, bool)
     genre = catalogue.first_genres
 
-    # Python lists per row, one array per field at the end: per-cell numpy object arrays
-    # cost more than the rest of a single user's explanation.
-    reasons: list[str] = []
-    texts: list[str] = []
-    anchors: list[str] = []
+    # Python lists: per-cell numpy access costs more than the rest of an explanation.
+    reason_rows: list[list[str]] = []
+    text_rows: list[list[str]] = []
+    anchor_rows: list[list[str]] = []
     for r in range(n):
+        reasons: list[str] = []
+        texts: list[str] = []
+        anchors: list[str] = []
         anchor, similarity = _closest_history(items[r], histories[r], vectors)
         anchor_list, similarity_list = anchor.tolist(), similarity.tolist()
         for j, item in enumerate(items[r].tolist()):
@@ -97,7 +121,10 @@ def explain(
             reasons.append(reason)
             texts.append(text)
             anchors.append(anchor_id)
-    return Explanations(*(np.array(v, dtype=str).reshape(n, k) for v in (reasons, texts, anchors)))
+        reason_rows.append(reasons)
+        text_rows.append(texts)
+        anchor_rows.append(anchors)
+    return Explanations(reason_rows, text_rows, anchor_rows)
 
 
 def _closest_history(

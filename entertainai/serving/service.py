@@ -227,8 +227,7 @@ class RecommendationService:
             # Rank a deeper list when re-ranking needs candidates to choose from.
             depth = min(k * 3 if diversity > 0 or max_per_genre else k, len(model.item_ids_))
             recs = model.rank(scores, users, depth, filters, exclude_seen=True)
-            items = model.item_indices(recs.item_ids.ravel().tolist()).reshape(recs.item_ids.shape)
-            items[recs.item_ids == ""] = -1
+            items = recs.indices
             top_scores = recs.scores
             genres = model.catalogue_.genres
             if diversity > 0:
@@ -511,8 +510,8 @@ class RecommendationService:
             safe = np.maximum(items[r], 0)
             ids, titles = item_ids[safe].tolist(), catalogue.titles[safe].tolist()
             row_scores, row_explored = scores[r].tolist(), explored[r].tolist()
-            codes = reasons.reasons[r].tolist() if reasons is not None else [""] * len(idx)
-            texts = reasons.texts[r].tolist() if reasons is not None else [""] * len(idx)
+            codes = reasons.reason_rows[r] if reasons is not None else [""] * len(idx)
+            texts = reasons.text_rows[r] if reasons is not None else [""] * len(idx)
             row = []
             for j, i in enumerate(idx):
                 if i < 0:

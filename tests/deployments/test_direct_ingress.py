@@ -88,9 +88,10 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
             url = "/v1/users/u00001/recommendations?k=3"
             r = http.get(url, headers={"x-api-key": READ_KEY, "x-request-id": "r-1"})
             assert r.status_code == 200 and len(r.json()["items"]) == 3
-            assert "r-1" in r.headers.get_list("x-request-id")
+            assert r.headers.get_list("x-request-id") == ["r-1"]  # echoed once, by Serve
             denied = http.get(url)
             assert denied.status_code == 401 and denied.json()["error"] == "unauthenticated"
+            assert len(denied.headers.get_list("x-request-id")) == 1  # and made up once
             assert http.get(url.replace("k=3", "k=0"), headers={"x-api-key": READ_KEY}).json()[
                 "error"
             ] == ("invalid_input")

@@ -108,3 +108,16 @@ def test_serve_names_the_routes_with_the_api_first(app_state):
     assert get_asgi_route_name(app, scope("GET", "/docs")) == "/docs"
     assert app_state[0].get("/docs").status_code == 200
     assert app_state[0].get("/openapi.json").json()["info"]["title"] == "EntertainAI"
+
+
+def test_request_id_left_to_the_server_in_front(served_registry: Path, tmp_path: Path, api_keys):
+    """Behind Serve (which echoes x-request-id itself) neither path adds a second header."""
+    args = AppArgs(registry=str(served_registry), event_dir=str(tmp_path / "events"))
+    app = create_app(args.max_body_bytes, echo_request_id=False)
+    app.state.gateway = GatewayState.build(args)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        fast = client.get("/v1/users/u00001/recommendations?k=2", headers=R)
+        routed = client.get("/v1/trending", headers=R)
+        refused = client.get("/v1/users/u00001/recommendations?k=0", headers=R)
+    assert [fast.status_code, routed.status_code, refused.status_code] == [200, 200, 422]
+    assert not any("x-request-id" in r.headers for r in (fast, routed, refused))

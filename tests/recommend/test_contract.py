@@ -34,6 +34,8 @@ def test_recommend_shapes_and_order(model, data):
     assert recs.item_ids.shape == (3, 5) and recs.scores.shape == (3, 5)
     assert np.all(np.diff(recs.scores, axis=1) <= 1e-6)  # sorted best first
     assert all(i in set(data.item_ids) for i in recs.item_ids.ravel() if i)
+    # Indices name the same items (serving builds responses from them), -1 where padded.
+    assert np.array_equal(model.item_indices(recs.item_ids.ravel()).reshape(3, 5), recs.indices)
 
 
 def test_excludes_seen_items(model, data):
@@ -121,6 +123,7 @@ def test_documented_fallbacks_for_odd_requests(model):
         model.recommend(["u0"], k=0)
     huge = model.recommend(["u0"], k=10_000)  # more than the catalogue: padded, never a crash
     assert huge.item_ids.shape == (1, 10_000) and 0 < len(huge.row(0)) < 40
+    assert np.array_equal(huge.indices < 0, huge.item_ids == "")
     mixed = model.recommend([0, "u0"], k=3)  # ids of mixed types are compared as strings
     assert len(mixed.row(1)) == 3
 
