@@ -18,6 +18,7 @@ from ray.serve.handle import DeploymentHandle
 from starlette.concurrency import run_in_threadpool
 
 from deployments.api import create_app
+from deployments.autoscaling import CPU_METRIC, CpuMeter
 from deployments.feed import FeedFollower
 from deployments.observability import configure_json_logging
 from deployments.settings import AppArgs
@@ -50,6 +51,7 @@ class Gateway:
         replica = f"gateway-{replica_id()}"
         self.state = GatewayState.build(self.args, replica_id=replica, batch=batch)
         self.state.capabilities.update(capabilities)
+        self._cpu = CpuMeter()
         loop = asyncio.get_event_loop()
         self._watcher = loop.create_task(self._watch_registry())
         if feed is not None:
@@ -82,6 +84,10 @@ class Gateway:
             except Exception:  # storage hiccup: retried on the next tick
                 log.exception("applying erasure requests failed")
             await self.state.refresh_curation()
+
+    def record_autoscaling_stats(self) -> dict[str, float]:
+        """Cores this replica used since the last call, for ``CpuAwarePolicy``."""
+        return {CPU_METRIC: self._cpu.read()}
 
     def check_health(self) -> None:
         if self.state.service.models.model is None:
