@@ -101,9 +101,10 @@ def child_serve(args: dict[str, object], port: int, gateway_replicas: int = 1) -
     config = load_config()
     for deployment in config["applications"][0]["deployments"]:
         if deployment["name"] == "Gateway":
+            # A fixed count: the client only knows the ports it found at the start, and a
+            # replica the autoscaler adds mid-run would load its models on the measured cores.
             scaling = deployment["autoscaling_config"]
-            scaling["min_replicas"] = gateway_replicas
-            scaling["max_replicas"] = max(scaling["max_replicas"], gateway_replicas)
+            scaling["min_replicas"] = scaling["max_replicas"] = gateway_replicas
     init_ray(None, num_cpus=2)
     url = start(AppArgs(**args), config, port=port)
     print(f"serving {url}", flush=True)
