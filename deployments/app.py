@@ -47,10 +47,13 @@ def build_graph(args: AppArgs, options: dict[str, dict[str, Any]] | None = None)
     options = options or {}
     settings = args.model_dump()
     feed = LiveFeedDeployment.options(**options.get("LiveFeed", {})).bind(settings)
-    batch = BatchRecommender.options(**options.get("BatchRecommender", {})).bind(settings, feed)
     handles = {
         name: deployment.options(**options.get(deployment.name, {})).bind(settings)
         for name, deployment in CAPABILITIES.items()
         if name in args.capabilities
     }
+    # The batch path follows the same curation block list as the Gateway.
+    batch = BatchRecommender.options(**options.get("BatchRecommender", {})).bind(
+        settings, feed, handles.get("moderate")
+    )
     return Gateway.options(**options.get("Gateway", {})).bind(settings, batch, feed, **handles)

@@ -40,6 +40,7 @@ class ModelSlots:
         self._loader = loader
         self._loaded: dict[str, tuple[ModelVersion, Model]] = {}
         self._checked: dict[str, float] = {}
+        self._refused: dict[str, tuple[int, str]] = {}  # role -> (version, why), not retried
         self._lock = threading.Lock()
 
     def get(self, role: str) -> Model:
@@ -62,17 +63,35 @@ class ModelSlots:
                 ) from None
             self._checked[role] = now
             if current is not None and current[0].version == wanted.version:
+                self._refused.pop(role, None)
                 return current[1]
+            refused = self._refused.get(role)
+            if current is not None and refused and refused[0] == wanted.version:
+                return current[1]  # already tried and explained
             try:
                 model = self._loader(str(self.registry.local_path(wanted.ref)))
-            except ArtifactError:
+            except ArtifactError as exc:
                 if current is not None:  # a bad new version must not take down the old one
-                    log.exception("cannot load %s; still serving %s", wanted.ref, current[0].ref)
+                    self._refused[role] = (wanted.version, str(exc))
+                    log.warning(
+                        "%s: wanted %s, serving %s, because %s",
+                        role, wanted.ref, current[0].ref, exc,
+                    )  # fmt: skip
                     return current[1]
                 raise
+            self._refused.pop(role, None)
             self._loaded[role] = (wanted, model)
             log.info("%s now serves %s", role, wanted.ref)
             return model
+
+    def refused(self) -> dict[str, str]:
+        """Roles whose wanted version was refused: "wanted vN, serving vM, because ..."."""
+        out = {}
+        for role, (version, why) in self._refused.items():
+            current = self._loaded.get(role)
+            serving = f"v{current[0].version}" if current else "nothing"
+            out[role] = f"wanted v{version}, serving {serving}, because {why}"
+        return out
 
     def versions(self) -> dict[str, str | None]:
         """What each role serves now (None: not loaded yet)."""

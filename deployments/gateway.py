@@ -17,6 +17,7 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 from starlette.concurrency import run_in_threadpool
 
+from deployments import follow
 from deployments.api import create_app
 from deployments.autoscaling import CPU_METRIC, CpuMeter
 from deployments.feed import FeedFollower
@@ -75,15 +76,14 @@ class Gateway:
         await run_in_threadpool(self.state.reload_if_changed)
 
     async def _watch_registry(self) -> None:
-        """Follow registry aliases: ``entertainai models promote`` takes effect within seconds."""
-        while True:
-            await asyncio.sleep(self.args.reload_interval_s)
-            await run_in_threadpool(self.state.reload_if_changed)
-            try:
-                await run_in_threadpool(self.state.apply_erasures)
-            except Exception:  # storage hiccup: retried on the next tick
-                log.exception("applying erasure requests failed")
-            await self.state.refresh_curation()
+        """Follow registry aliases and curation: ``models promote`` takes effect within seconds."""
+        await follow.watch(
+            self.state.service,
+            "Gateway",
+            lambda: self.args,
+            self.state.capabilities.get("moderate"),
+            extra=self.state.apply_erasures,
+        )
 
     def record_autoscaling_stats(self) -> dict[str, float]:
         """Cores this replica used since the last call, for ``CpuAwarePolicy``."""

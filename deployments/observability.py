@@ -53,6 +53,12 @@ FEED_ERRORS = Counter(
     "entertainai_feed_errors_total", "Failed live-feed calls", ["op"], registry=REGISTRY
 )
 RELOADS = Counter("entertainai_model_reloads_total", "Model swaps", ["outcome"], registry=REGISTRY)
+RELOAD_REFUSED = Gauge(
+    "entertainai_model_reload_refused",
+    "1 while a deployment serves another version than its registry alias names (refused)",
+    ["deployment"],
+    registry=REGISTRY,
+)
 
 access_log = logging.getLogger("entertainai.access")
 

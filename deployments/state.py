@@ -7,17 +7,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from deployments.observability import MODEL_VERSION, RELOADS
+from deployments import follow
 from deployments.settings import AppArgs
 from entertainai.errors import EntertainAIError, InputError
 from entertainai.serving.erasure import ErasureLedger
 from entertainai.serving.events import Pseudonymizer
 from entertainai.serving.security import ApiKeyStore, RateLimiter
-from entertainai.serving.service import (
-    RecommendationService,
-    ServingModels,
-    load_serving_models,
-)
+from entertainai.serving.service import RecommendationService
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +71,10 @@ class GatewayState:
         return removed
 
     async def refresh_curation(self) -> bool:
-        """Fetch the moderation block list of ``curation_dataset`` (cached by the Moderator
-        per dataset and model version); until a moderation model exists nothing is blocked."""
-        moderator = self.capabilities.get("moderate")
-        if moderator is None or not self.args.curation_dataset:
-            return False
-        try:
-            result = await moderator.curation.remote(self.args.curation_dataset)
-        except EntertainAIError as exc:  # e.g. no moderation model trained yet
-            log.info("curation unavailable: %s", exc)
-            return False
-        except Exception:
-            log.exception("curation failed; keeping the current block list")
-            return False
-        return self.service.set_blocked(result["blocked_items"])
+        """Follow the moderation block list of ``curation_dataset`` (see deployments.follow)."""
+        return await follow.refresh_curation(
+            self.service, self.capabilities.get("moderate"), self.args.curation_dataset
+        )
 
     async def screen_new_items(self, items: list[tuple[str, str]]) -> list[str]:
         """Item ids whose title/description moderation flags (blocked, not refused)."""
@@ -116,38 +102,11 @@ class GatewayState:
         return applied
 
     def publish_versions(self) -> None:
-        for role, mv in self.service.models.versions.items():
-            if mv is not None:
-                MODEL_VERSION.labels(role, mv.name).set(mv.version)
-
-    def wanted_versions(self) -> dict[str, int | None]:
-        """What the registry aliases point at now (cheap: two small JSON reads)."""
-        from entertainai.registry import Registry
-
-        registry = Registry(self.args.registry)
-        refs = {"model": self.args.model, "trending": self.args.trending}
-        return {
-            role: registry.get(ref).version if ref and "/" not in ref else None
-            for role, ref in refs.items()
-        }
+        follow.publish_versions(self.service)
 
     def serving_versions(self) -> dict[str, int | None]:
-        return {
-            role: (mv.version if mv else None) for role, mv in self.service.models.versions.items()
-        }
+        return self.service.serving_versions()
 
     def reload_if_changed(self) -> bool:
         """Load and swap in new versions when an alias moved (promote or rollback)."""
-        try:
-            if self.wanted_versions() == self.serving_versions():
-                return False
-            models: ServingModels = load_serving_models(self.args.service_config())
-        except Exception:  # a bad artifact must never take down the serving model
-            RELOADS.labels("failed").inc()
-            log.exception("model reload failed; still serving %s", self.serving_versions())
-            return False
-        self.service.swap_models(models)
-        self.publish_versions()
-        RELOADS.labels("swapped").inc()
-        log.info("now serving %s", self.serving_versions())
-        return True
+        return follow.reload(self.service, "Gateway", self.args.service_config())

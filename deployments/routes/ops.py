@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from deployments.deps import Reader, State
 from deployments.observability import metrics_response
+from deployments.readiness import readiness
 
 router = APIRouter(tags=["operations"])
 
@@ -21,11 +23,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 async def readyz(request: Request) -> Response | dict[str, Any]:
-    """Readiness: models are loaded and the replica can serve."""
+    """Readiness: the replica serves; "degraded" lists models missing or refused, and why."""
     state = getattr(request.app.state, "gateway", None)
     if state is None:
         return Response('{"status": "loading"}', status_code=503, media_type="application/json")
-    return {"status": "ready", "serving": state.serving_versions()}
+    return await run_in_threadpool(readiness, state)
 
 
 @router.get("/metrics")
@@ -36,5 +38,5 @@ async def metrics() -> Response:
 
 @router.get("/v1/models")
 async def models(state: State, _: Reader) -> dict[str, Any]:
-    """The model versions this replica serves, with their offline metrics."""
-    return state.service.model_info()
+    """The model versions this replica serves, with their offline metrics and reload state."""
+    return {**state.service.model_info(), "reload": state.service.reload_status.to_json()}

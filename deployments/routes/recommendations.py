@@ -66,10 +66,11 @@ async def recommend_many(
     """Top-k for many users at once (batched across requests by the batch deployment)."""
     filters = to_filters(body.filters)
     if state.batch is not None:
-        rows = await state.batch.recommend.remote(body.user_ids, body.k, filters)
+        answer = await state.batch.recommend.remote(body.user_ids, body.k, filters)
+        rows, model = answer.rows, answer.model  # the version that ranked them
     else:
         rows = state.service.recommend(body.user_ids, body.k, filters=filters, explain_items=False)
-    model = _model_ref(state)
+        model = _model_ref(state)
     return BatchRecommendationResponse(
         results=[
             RecommendationResponse(user_id=u, items=to_items(r), model=model)

@@ -140,13 +140,14 @@ class Recommender(Model):
     ) -> Recommendations:
         """Top-k items for each user, after seen-item exclusion and business filters.
 
-        ``filters=None`` applies the defaults (only available items).
+        ``filters=None`` applies the defaults (only available items). This is the serving
+        pipeline (``entertainai.recommend.pipeline``) with no live state.
         """
-        if k <= 0:
-            raise InputError(f"k must be positive, got {k}")
-        scores = self.user_scores(user_ids)
-        users = self.user_indices(user_ids)
-        return self.rank(scores, users, k, filters or Filters(), exclude_seen, catalogue)
+        from entertainai.recommend import pipeline
+
+        query = pipeline.Query(k=k, filters=filters or Filters(), exclude_seen=exclude_seen)
+        ranked = pipeline.run(self, user_ids, query, catalogue=catalogue)
+        return Recommendations(ranked.item_ids(self), ranked.scores, ranked.indices)
 
     def rank(
         self,
@@ -158,15 +159,10 @@ class Recommender(Model):
         catalogue: Catalogue | None = None,
     ) -> Recommendations:
         """Mask and take the top-k of a score matrix (shared by every model and the hybrid)."""
+        from entertainai.recommend.pipeline import mask_and_exclude
+
         scores = scores.astype(np.float32, copy=True)
-        if filters is not None:
-            mask = filters.mask(catalogue or self.catalogue_)
-            scores[:, ~mask[: scores.shape[1]]] = -np.inf
-        if exclude_seen:
-            known = np.flatnonzero(users >= 0)
-            if len(known):
-                rows, cols = csr_rows(self.seen_, users[known])
-                scores[known[rows], cols] = -np.inf
+        mask_and_exclude(self, scores, users, filters, exclude_seen, catalogue)
         return top_k(scores, self.item_ids_, k)
 
     def similar_items(self, item_ids: Sequence[str], k: int = 10) -> Recommendations:
@@ -235,33 +231,36 @@ def csr_rows(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     return np.repeat(np.arange(len(rows)), ends - starts), cols
 
 
-def top_k(scores: np.ndarray, item_ids: np.ndarray, k: int) -> Recommendations:
-    """Row-wise top-k by argpartition (O(n) per row), -inf entries treated as missing."""
+def top_indices(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise top-k (indices, scores) by argpartition (O(n) per row); -inf entries and
+    rows shorter than k are padded with -1 / -inf."""
     n_rows, n_items = scores.shape
     k_eff = min(k, n_items)
     if k_eff == 0:
-        return Recommendations(
-            np.full((n_rows, k), "", dtype=object),
-            np.full((n_rows, k), -np.inf),
-            np.full((n_rows, k), -1, np.int64),
-        )
+        return np.full((n_rows, k), -1, np.int64), np.full((n_rows, k), -np.inf, np.float32)
     # Fancy indexing with a row column: take_along_axis cost ~12 us a call on one user's row.
     rows = np.arange(n_rows)[:, None]
     part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
     part_scores = scores[rows, part]
     order = np.argsort(-part_scores, axis=1, kind="stable")
-    idx = part[rows, order]
-    top_scores = part_scores[rows, order]
-    missing = ~np.isfinite(top_scores)
-    ids = item_ids[idx].astype(object)
-    ids[missing] = ""
-    idx[missing] = -1
+    idx = part[rows, order].astype(np.int64, copy=False)
+    top_scores = part_scores[rows, order].astype(np.float32, copy=False)
+    idx[~np.isfinite(top_scores)] = -1
     if k_eff < k:
         pad = ((0, 0), (0, k - k_eff))
-        ids = np.pad(ids, pad, constant_values="")
-        top_scores = np.pad(top_scores, pad, constant_values=-np.inf)
         idx = np.pad(idx, pad, constant_values=-1)
-    return Recommendations(ids, top_scores.astype(np.float32), idx.astype(np.int64, copy=False))
+        top_scores = np.pad(top_scores, pad, constant_values=-np.inf)
+    return idx, top_scores
+
+
+def top_k(scores: np.ndarray, item_ids: np.ndarray, k: int) -> Recommendations:
+    """``top_indices`` with item ids ("" pads)."""
+    idx, top_scores = top_indices(scores, k)
+    if len(item_ids) == 0:
+        return Recommendations(np.full(idx.shape, "", dtype=object), top_scores, idx)
+    ids = item_ids[np.maximum(idx, 0)].astype(object)
+    ids[idx < 0] = ""
+    return Recommendations(ids, top_scores, idx)
 
 
 #: recommender kinds; the values are lazily imported classes (see ``entertainai.model``)

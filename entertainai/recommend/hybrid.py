@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 COMPONENTS_DIR = "components"
 METHODS = ("weighted", "rrf")
+COLD_START_USER = "\x00cold-start"  # an id no real user has: scores for somebody unseen
 
 
 @dataclass(frozen=True)
@@ -256,21 +257,26 @@ class Hybrid(Recommender):
         filters: Filters | None = None,
     ) -> Recommendations:
         """Top-k for a user nobody has seen: trending blended with their stated preferences."""
+        from entertainai.recommend import pipeline
+
         self.check_fitted()
-        if k <= 0:
-            raise InputError(f"k must be positive, got {k}")
-        preferences = preferences or Preferences()
-        row = self._cold_row(preferences)[None, :]
-        liked = self.item_indices(preferences.liked_item_ids)
-        row[0, liked[liked >= 0]] = -np.inf  # they told us they have seen these
-        return self.rank(row, np.array([-1]), k, filters or Filters(), exclude_seen=False)
+        query = pipeline.Query(
+            k=k, filters=filters or Filters(), exclude_seen=False, preferences=preferences
+        )
+        ranked = pipeline.run(self, [COLD_START_USER], query)
+        return Recommendations(ranked.item_ids(self), ranked.scores, ranked.indices)
+
+    def cold_start_scores(self, preferences: Preferences | None = None) -> np.ndarray:
+        """Scores over the items for a user nobody has seen, given what they told us."""
+        self.check_fitted()
+        return self._cold_row(preferences or Preferences())
 
     def _cold_row(self, preferences: Preferences) -> np.ndarray:
         trending = self._first("trending")
         if trending is None:
             base = minmax_rows(self.popularity_[None, :])[0]
         else:
-            base = self._component_scores(trending, ["\x00cold-start"])[0]
+            base = self._component_scores(trending, [COLD_START_USER])[0]
         if not preferences:
             return base
         w = self.config.cold_start_trending_weight

@@ -20,10 +20,10 @@ import pyarrow as pa
 
 from entertainai.errors import InputError, NotFoundError
 from entertainai.model import load_model
-from entertainai.recommend import rerank
+from entertainai.recommend import pipeline
 from entertainai.recommend.base import Recommender
 from entertainai.recommend.catalogue import Catalogue
-from entertainai.recommend.explain import explain, top_mask
+from entertainai.recommend.explain import top_mask
 from entertainai.recommend.filters import Filters
 from entertainai.recommend.history import RecentHistory
 from entertainai.recommend.hybrid import Hybrid, Preferences
@@ -88,6 +88,37 @@ class ServingModels:
     versions: dict[str, ModelVersion | None] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ReloadStatus:
+    """What the registry asks this replica to serve, what it serves, and why they differ."""
+
+    wanted: dict[str, int | None]
+    serving: dict[str, int | None]
+    reason: str | None = None  # why the wanted versions were refused (None: nothing refused)
+
+    @property
+    def refused(self) -> bool:
+        return self.reason is not None and self.wanted != self.serving
+
+    def describe(self) -> str | None:
+        """ "model: wanted v3, serving v1, because ..." while a reload is refused."""
+        if not self.refused:
+            return None
+        parts = [
+            f"{role}: wanted v{want}, serving v{self.serving.get(role)}"
+            for role, want in self.wanted.items()
+            if want != self.serving.get(role)
+        ]
+        return f"{'; '.join(parts)}, because {self.reason}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "wanted": self.wanted,
+            "serving": self.serving,
+            "refused": self.describe(),
+        }
+
+
 def load_serving_models(config: ServiceConfig) -> ServingModels:
     registry = Registry(config.registry)
     main_version = registry.get(config.model) if not _is_path(config.model) else None
@@ -106,7 +137,8 @@ def load_serving_models(config: ServiceConfig) -> ServingModels:
             trending = model
     if not isinstance(trending, Trending):
         raise InputError(
-            f"no trending model: {config.model} has no trending component; set a trending ref"
+            f"{config.model} ({model.kind}) has no trending component and no trending ref is "
+            "configured: serve a hybrid with a trending component, or set `trending`"
         )
     return ServingModels(model, trending, {"model": main_version, "trending": trending_version})
 
@@ -148,6 +180,8 @@ class RecommendationService:
         # Exploration makes every answer different: nothing to reuse then.
         ttl = 0.0 if config.explore_every else config.response_cache_ttl_s
         self.response_cache = ResponseCache(ttl_s=ttl)
+        versions = self.serving_versions()
+        self.reload_status = ReloadStatus(versions, versions)
 
     @classmethod
     def from_config(
@@ -181,6 +215,52 @@ class RecommendationService:
             self.response_cache.clear()
         self.apply_recorded_additions()  # items added since this version was trained
 
+    def wanted_versions(self) -> dict[str, int | None]:
+        """What the registry aliases point at now (cheap: two small JSON reads)."""
+        registry = Registry(self.config.registry)
+        refs = {"model": self.config.model, "trending": self.config.trending}
+        return {
+            role: registry.get(ref).version if ref and not _is_path(ref) else None
+            for role, ref in refs.items()
+        }
+
+    def serving_versions(self) -> dict[str, int | None]:
+        return {role: (mv.version if mv else None) for role, mv in self.models.versions.items()}
+
+    def reload_if_changed(self, config: ServiceConfig | None = None) -> str:
+        """Follow the registry: swap in new versions when an alias moved (promote, rollback)
+        or ``config`` names other refs. The one place that decides what a replica serves.
+
+        Returns "unchanged", "swapped", "refused" (just now) or "still_refused". A refused
+        version is not retried until the alias moves again; the reason is logged at WARNING
+        and kept in ``reload_status``.
+        """
+        if config is not None and config != self.config:
+            self.config = config
+        try:
+            wanted = self.wanted_versions()
+        except Exception as exc:  # the registry unreadable: keep serving, say why
+            return self._refuse(self.reload_status.wanted, f"the registry is unreadable: {exc}")
+        serving = self.serving_versions()
+        if wanted == serving:
+            self.reload_status = ReloadStatus(wanted, serving)
+            return "unchanged"
+        if self.reload_status.refused and self.reload_status.wanted == wanted:
+            return "still_refused"  # already tried and explained
+        try:
+            models = load_serving_models(self.config)
+        except Exception as exc:  # a bad artifact must never take down the serving model
+            return self._refuse(wanted, str(exc) or type(exc).__name__)
+        self.swap_models(models)
+        self.reload_status = ReloadStatus(wanted, self.serving_versions())
+        log.info("now serving %s", self.reload_status.serving)
+        return "swapped"
+
+    def _refuse(self, wanted: dict[str, int | None], reason: str) -> str:
+        self.reload_status = ReloadStatus(wanted, self.serving_versions(), reason)
+        log.warning("model reload refused: %s", self.reload_status.describe() or reason)
+        return "refused"
+
     def model_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {}
         for role, model in (("model", self.models.model), ("trending", self.models.trending)):
@@ -209,51 +289,48 @@ class RecommendationService:
         explain_items: bool = True,
         preferences: Preferences | None = None,
     ) -> list[list[RecommendationItem]]:
-        """Top-k per user after filters, recent-history exclusion, diversity and exploration."""
+        """Top-k per user: the core pipeline with this replica's live state."""
         self._check_k(k)
-        if not 0.0 <= diversity <= 1.0:
-            raise InputError(f"diversity must be in [0, 1], got {diversity}")
-        filters = filters or Filters()
+        query = pipeline.Query(
+            k=k,
+            filters=filters or Filters(),
+            diversity=diversity,
+            max_per_genre=max_per_genre,
+            preferences=preferences,
+            explain=explain_items,
+        )
+        return self.recommend_query(user_ids, query)
+
+    def recommend_query(
+        self, user_ids: Sequence[str], query: pipeline.Query
+    ) -> list[list[RecommendationItem]]:
+        self._check_k(query.k)
         with self._lock:
             model = self.models.model
-            users = model.user_indices(user_ids)
-            if preferences and isinstance(model, Hybrid) and len(user_ids) == 1 and users[0] < 0:
-                scores = model._cold_row(preferences)[None, :].copy()
-            else:
-                scores = model.user_scores(user_ids)
-            self.history.exclude(scores, user_ids, model.item_indices)
-            if self.blocked:
-                scores[:, self._blocked_for(model)[: scores.shape[1]]] = -np.inf
-            # Rank a deeper list when re-ranking needs candidates to choose from.
-            depth = min(k * 3 if diversity > 0 or max_per_genre else k, len(model.item_ids_))
-            recs = model.rank(scores, users, depth, filters, exclude_seen=True)
-            items = recs.indices
-            top_scores = recs.scores
-            genres = model.catalogue_.genres
-            if diversity > 0:
-                items, top_scores = rerank.mmr(
-                    items, top_scores, genres, k, lambda_=1.0 - diversity
-                )
-            if max_per_genre:
-                items, top_scores = rerank.cap_genres(items, top_scores, genres, max_per_genre, k)
-            items, top_scores = items[:, :k], top_scores[:, :k]
-            explored = np.zeros(items.shape, bool)
-            if self.config.explore_every:
-                pool = rerank.exploration_pool(
-                    self.exposure,
-                    self.config.explore_pool,
-                    allowed=filters.mask(model.catalogue_),
-                    new=self._new_mask(model),
-                )
-                items, top_scores, explored = rerank.explore(
-                    items, top_scores, pool, self.rng, every=self.config.explore_every
-                )
-            valid = items >= 0
-            np.add.at(self.exposure, items[valid], 1.0)
-            reasons = self._explain(model, users, user_ids, items) if explain_items else None
+            ranked = pipeline.run(model, user_ids, query, self.live_context(model))
+            valid = ranked.indices >= 0
+            np.add.at(self.exposure, ranked.indices[valid], 1.0)
             return self._to_items(
-                model.catalogue_, model.item_ids_, items, top_scores, explored, reasons
+                model.catalogue_,
+                model.item_ids_,
+                ranked.indices,
+                ranked.scores,
+                ranked.explored,
+                ranked.explanations,
             )
+
+    def live_context(self, model: Recommender) -> pipeline.LiveContext:
+        """What this replica knows beyond the model, for the pipeline (call under the lock)."""
+        return pipeline.LiveContext(
+            history=self.history,
+            blocked=self._blocked_for(model) if self.blocked else None,
+            explore_every=self.config.explore_every,
+            exposure=self.exposure,
+            explore_pool=self.config.explore_pool,
+            rng=self.rng,
+            new_items=self._new_mask(model),
+            trending_mask=lambda: self._trending_mask(model),
+        )
 
     def similar(
         self, item_id: str, k: int = 10, filters: Filters | None = None
@@ -446,26 +523,6 @@ class RecommendationService:
             np.isin(model.item_ids_, list(self.new_items))
             if self.new_items
             else np.zeros(len(model.item_ids_), bool)
-        )
-
-    def _explain(
-        self, model: Recommender, users: np.ndarray, user_ids: Sequence[str], items: np.ndarray
-    ) -> Any:
-        histories = []
-        for u, user in zip(users.tolist(), user_ids, strict=True):
-            recent = model.item_indices(self.history.items(user))
-            seen = (
-                model.seen_.indices[model.seen_.indptr[u] : model.seen_.indptr[u + 1]]
-                if u >= 0
-                else np.zeros(0, np.int64)
-            )
-            histories.append(np.concatenate([recent[recent >= 0], seen]))
-        return explain(
-            items,
-            histories,
-            model.catalogue_,
-            trending_mask=self._trending_mask(model),
-            new=self._new_mask(model),
         )
 
     def _trending_mask(self, model: Recommender) -> np.ndarray:

@@ -33,7 +33,9 @@ def test_batch_deployment_merges_requests_in_local_testing_mode(
         handle.recommend.remote(["nobody"], 4, Filters()),
         handle.recommend.remote(["u00003"], 2, Filters(include_genres=("Comedy",))),
     ]
-    results = [c.result() for c in calls]
+    answers = [c.result() for c in calls]
+    assert {a.model for a in answers} == {"hybrid@1"}  # answers name the version that ranked
+    results = [a.rows for a in answers]
     assert [len(r) for r in results] == [2, 1, 1]
     assert [len(rows) for rows in results[0]] == [4, 4] and len(results[2][0]) == 2
     assert all("Comedy" in item.genres for item in results[2][0])

@@ -1,0 +1,87 @@
+"""What the graph wants to serve that it cannot, for ``/readyz``, ``/v1/models`` and the
+launcher: models the registry lacks (with the command that trains each) and refused reloads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from deployments.settings import AppArgs
+from entertainai.errors import EntertainAIError
+from entertainai.registry import Registry
+
+# Registry name -> the command that trains and registers its production version.
+RECOMMENDER_COMMAND = "make run (python -m train.pipeline)"
+
+
+def train_command(name: str) -> str:
+    from entertainai.model import MODEL_KINDS
+
+    kind_module = MODEL_KINDS.get(name, "")
+    if name == "hybrid" or kind_module.startswith("entertainai.recommend."):
+        return f"{RECOMMENDER_COMMAND}, or entertainai train recommender --model {name}"
+    return f"python -m train.capabilities --only {name}"
+
+
+def capability_refs(args: AppArgs, names: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Capability -> role -> registry ref, as each of ``names`` resolves them."""
+    from deployments import (
+        generate_image,
+        generate_music,
+        generate_text,
+        insights,
+        moderation,
+        text_analytics,
+    )
+
+    modules = {
+        "generate_text": generate_text,
+        "generate_image": generate_image,
+        "generate_music": generate_music,
+        "analyze_text": text_analytics,
+        "moderate": moderation,
+        "insights": insights,
+    }
+    out = {}
+    for name in names:
+        defaults: dict[str, str] = modules[name].DEFAULT_REFS
+        out[name] = {
+            role: args.capability_models.get(role, ref) for role, ref in defaults.items()
+        }
+    return out
+
+
+def missing_models(args: AppArgs, capabilities: Iterable[str]) -> list[dict[str, str]]:
+    """Every ref the graph serves that the registry does not hold (cheap JSON reads)."""
+    registry = Registry(args.registry)
+    wanted = [("recommendations", "model", args.model)]
+    if args.trending:
+        wanted.append(("recommendations", "trending", args.trending))
+    for capability, roles in capability_refs(args, capabilities).items():
+        wanted += [(capability, role, ref) for role, ref in roles.items()]
+    missing = []
+    for capability, role, ref in wanted:
+        if "/" in ref:
+            continue  # a directory, not a registry ref
+        try:
+            registry.get(ref)
+        except EntertainAIError:
+            name = ref.split("@")[0]
+            missing.append(
+                {"capability": capability, "role": role, "ref": ref, "train": train_command(name)}
+            )
+    return missing
+
+
+def readiness(state: Any) -> dict[str, Any]:
+    """``/readyz``'s body: "ready" when everything wanted is served, else "degraded" and why."""
+    reload = state.service.reload_status.to_json()
+    missing = missing_models(state.args, state.capabilities)
+    refused = {"recommendations": reload["refused"]} if reload["refused"] else {}
+    return {
+        "status": "degraded" if (missing or refused) else "ready",
+        "serving": reload["serving"],
+        "wanted": reload["wanted"],
+        "refused": refused,
+        "missing": missing,
+    }
