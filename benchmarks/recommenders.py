@@ -38,8 +38,8 @@ from benchmarks.common import (
     timed,
     write_results,
 )
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.errors import EntertainAIError, InputError
+from entertainai.params import parse_params
 from entertainai.recommend.base import Recommender, create
 from entertainai.recommend.evaluation import evaluate
 from entertainai.recommend.training import Prepared, prepare

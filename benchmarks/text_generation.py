@@ -39,10 +39,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    from entertainai.cli.recommend_cmd import parse_params
     from entertainai.generate.ngram import NGramConfig, NGramLM
     from entertainai.generate.text_corpus import CharTokenizer, load_corpus, split_tail
     from entertainai.generate.text_transformer import TextTransformer, TextTransformerConfig
+    from entertainai.params import parse_params
 
     text = load_corpus(args.data)
     train, val = split_tail(text, 0.1)

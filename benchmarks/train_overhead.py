@@ -43,8 +43,8 @@ from benchmarks.common import (
     timed,
     write_results,
 )
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.errors import EntertainAIError, InputError
+from entertainai.params import parse_params
 from entertainai.recommend.base import create
 from entertainai.recommend.bpr import BPR
 from entertainai.recommend.evaluation import evaluate

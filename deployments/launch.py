@@ -177,9 +177,36 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def preflight(settings: AppArgs) -> None:
+    """Refuse to deploy, in one line, what could only fail inside a replica: a recommender the
+    registry lacks or cannot serve (capability models may be missing: they answer 503 and
+    ``/readyz`` lists them)."""
+    from deployments.readiness import train_command
+    from entertainai.errors import NotFoundError
+    from entertainai.registry import Registry
+    from entertainai.serving.service import load_serving_models
+
+    registry = Registry(settings.registry)
+    for ref in (settings.model, settings.trending):
+        if not ref or "/" in ref:
+            continue
+        try:
+            registry.get(ref)
+        except NotFoundError:
+            raise EntertainAIError(
+                f"{ref} is not in the registry {settings.registry}: train it with "
+                f"{train_command(ref.split('@')[0])}"
+            ) from None
+    try:
+        load_serving_models(settings.service_config())
+    except EntertainAIError as exc:
+        raise EntertainAIError(f"cannot serve {settings.model}: {exc}") from None
+
+
 def launch(args: argparse.Namespace, *, block: bool) -> int:
     config = load_config(Path(args.config))
     settings = app_args(config["applications"][0], {"registry": args.registry, "model": args.model})
+    preflight(settings)
     settings, key = ensure_dev_key(settings, Path("runs/serve").resolve())
     address = getattr(args, "address", None) or os.environ.get("RAY_ADDRESS")
     direct = None
@@ -189,7 +216,14 @@ def launch(args: argparse.Namespace, *, block: bool) -> int:
             for name, value in DIRECT_INGRESS_ENV.items():
                 os.environ.setdefault(name, value)  # an operator's choice of ports wins
     init_ray(address)
-    url = start(settings, config, port=args.port)
+    try:
+        url = start(settings, config, port=args.port)
+    except Exception as exc:  # Serve's deploy errors carry a replica's traceback
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise EntertainAIError(
+            f"deploying the graph failed: {first} (the replica logs under /tmp/ray/session_latest"
+            "/logs/serve say more)"
+        ) from None
     if not address and os.environ.get("RAY_SERVE_THROUGHPUT_OPTIMIZED") == "1":
         direct = (
             ", ".join(direct_ingress_urls(config["applications"][0].get("name", "entertainai")))

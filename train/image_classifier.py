@@ -17,9 +17,9 @@ from typing import Any
 
 import ray
 
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.model import config_from_dict
 from entertainai.moderation.image import ImageConfig, train_from_folder, write_demo_images
+from entertainai.params import parse_params
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
 from train.text_classifier import RUNTIME_ENV

@@ -29,8 +29,8 @@ import ray.train
 from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.errors import EntertainAIError
+from entertainai.params import parse_params
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
 

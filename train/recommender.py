@@ -28,9 +28,9 @@ import ray.train
 from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.errors import EntertainAIError
 from entertainai.model import load_model
+from entertainai.params import parse_params
 from entertainai.recommend.base import Recommender, create
 from entertainai.recommend.evaluation import EvaluationResult, evaluate
 from entertainai.recommend.training import Prepared, TrainSpec, fit_and_evaluate, prepare, register
@@ -74,11 +74,14 @@ def torch_train_func(config: dict[str, Any]) -> None:
 
     spec: TrainSpec = config["spec"]
     prepared = prepare(config["data"], spec.split, spec.validation)
+    # The final fit trains on every interaction (metrics come from the split run before it).
+    final_fit = bool(config.get("final_fit"))
+    data = prepared.full if final_fit else prepared.train
     model = create(spec.kind, **spec.params)
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
 
-    module = model.build_module(prepared.train)
+    module = model.build_module(data)
     state, start_epoch = None, 0
     checkpoint = ray.train.get_checkpoint()
     if checkpoint:
@@ -95,7 +98,7 @@ def torch_train_func(config: dict[str, Any]) -> None:
 
     epochs = model.config.epochs
     for epoch in range(start_epoch, epochs):
-        loss = model.train_epoch(module, prepared.train, optimizer, epoch, rank, world)
+        loss = model.train_epoch(module, data, optimizer, epoch, rank, world)
         metrics: dict[str, Any] = {"epoch": epoch + 1, "loss": loss, "resumed_at": start_epoch}
         last = epoch == epochs - 1
         # Each report waits for the controller's poll (~2 s in Ray 2.60): report every few
@@ -105,8 +108,8 @@ def torch_train_func(config: dict[str, Any]) -> None:
             continue
         if rank == 0:
             # One fitted copy per report: evaluated (when due) and saved as the checkpoint.
-            fitted = create(spec.kind, **spec.params).from_module(unwrap(module), prepared.train)
-            if last or (epoch + 1) % config["eval_every"] == 0:
+            fitted = create(spec.kind, **spec.params).from_module(unwrap(module), data)
+            if not final_fit and (last or (epoch + 1) % config["eval_every"] == 0):
                 result = evaluate(fitted, prepared.split.test, spec.k, max_users=spec.eval_users)
                 metrics.update(result.metrics)
             with tempfile.TemporaryDirectory() as tmp:
@@ -150,7 +153,9 @@ def torch_trainer(
     callbacks: list[Any] | None = None,
     name: str | None = None,
     fault_injection: dict[str, Any] | None = None,
+    final_fit: bool = False,
 ) -> TorchTrainer:
+    """``final_fit``: train on every interaction, checkpointing only (no evaluation)."""
     return TorchTrainer(
         torch_train_func,
         train_loop_config={
@@ -158,6 +163,7 @@ def torch_trainer(
             "spec": spec,
             "eval_every": eval_every,
             "report_every": report_every,
+            "final_fit": final_fit,
             **(fault_injection or {}),
         },
         scaling_config=ScalingConfig(
@@ -181,6 +187,8 @@ def register_checkpoint(
     metrics: dict[str, Any],
     spec: TrainSpec,
     prepared: Prepared,
+    *,
+    trained_on: str = "all interactions (metrics from the split)",
 ) -> ModelVersion:
     with checkpoint.as_directory() as directory, tempfile.TemporaryDirectory() as clean:
         model = load_model(directory)  # refuse to register anything that does not load
@@ -196,7 +204,7 @@ def register_checkpoint(
             dataset_hash=prepared.dataset.manifest.content_hash,
             extra={
                 "split": prepared.split.description,
-                "trained_on": "train split",
+                "trained_on": trained_on,
                 "trainer": "TorchTrainer",
             },
         )
@@ -227,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         "--max-failures", type=int, default=2, help="worker restarts from the last checkpoint"
     )
     parser.add_argument("--storage-path", help="where Ray Train keeps checkpoints (path or URI)")
+    parser.add_argument(
+        "--no-refit",
+        action="store_true",
+        help="register the model fit on the train split (default: refit on all interactions, "
+        "with the split's metrics, as every job does)",
+    )
     parser.add_argument("--registry", default=default_root())
     add_ray_args(parser)
     args = parser.parse_args(argv)
@@ -244,22 +258,33 @@ def run(args: argparse.Namespace) -> int:
     prepared = prepare(data, spec.split)
     registry = Registry(registry_root)
     if is_torch_model(spec.kind):
-        trainer = torch_trainer(
-            data,
+        runs = [False] if args.no_refit else [False, True]
+        for final_fit in runs:  # the split run gives the metrics, the final fit the artifact
+            trainer = torch_trainer(
+                data,
+                spec,
+                workers=args.workers,
+                use_gpu=args.gpu,
+                cpus_per_worker=args.cpus_per_worker,
+                max_failures=args.max_failures,
+                storage_path=args.storage_path,
+                eval_every=args.report_every,
+                report_every=args.report_every,
+                final_fit=final_fit,
+            )
+            result = trainer.fit()
+            if result.checkpoint is None:
+                raise EntertainAIError(f"training {spec.kind} produced no checkpoint")
+            if not final_fit:
+                metrics = result.metrics
+        mv = register_checkpoint(
+            registry,
+            result.checkpoint,
+            metrics,
             spec,
-            workers=args.workers,
-            use_gpu=args.gpu,
-            cpus_per_worker=args.cpus_per_worker,
-            max_failures=args.max_failures,
-            storage_path=args.storage_path,
-            eval_every=args.report_every,
-            report_every=args.report_every,
+            prepared,
+            trained_on="train split" if args.no_refit else "all interactions (metrics from the split)",
         )
-        result = trainer.fit()
-        if result.checkpoint is None:
-            raise EntertainAIError(f"training {spec.kind} produced no checkpoint")
-        mv = register_checkpoint(registry, result.checkpoint, result.metrics, spec, prepared)
-        metrics = result.metrics
     else:
         ref, evaluation = ray.get(train_task.remote(ray.put(prepared), spec, registry_root))
         mv, metrics = registry.get(ref), evaluation.metrics

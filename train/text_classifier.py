@@ -29,7 +29,7 @@ from entertainai.analytics.text_tasks import (
     load_spec_data,
     register,
 )
-from entertainai.cli.recommend_cmd import parse_params
+from entertainai.params import parse_params
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
 

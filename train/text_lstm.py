@@ -25,11 +25,11 @@ import ray.train
 from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.tensorflow import TensorflowTrainer
 
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.errors import EntertainAIError
 from entertainai.generate.text_corpus import load_corpus
 from entertainai.generate.text_lstm import TextLSTMConfig
 from entertainai.model import config_from_dict
+from entertainai.params import parse_params
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, run_job
 from train.text_transformer import register_result

@@ -24,11 +24,11 @@ import ray.train
 from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.errors import EntertainAIError
 from entertainai.generate.text_corpus import load_corpus
 from entertainai.generate.text_transformer import TextTransformer, TextTransformerConfig
 from entertainai.model import config_from_dict, load_model
+from entertainai.params import parse_params
 from entertainai.registry import ModelVersion, Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
 

@@ -152,9 +152,9 @@ def run_style(args: argparse.Namespace) -> int:
 def run_train_dcgan(args: argparse.Namespace) -> int:
     import tempfile
 
-    from entertainai.cli.recommend_cmd import parse_params
     from entertainai.generate.dcgan import DCGAN
     from entertainai.generate.images import load_images
+    from entertainai.params import parse_params
 
     params = parse_params(args.param)
     if args.epochs is not None:
@@ -190,8 +190,8 @@ def run_train_dcgan(args: argparse.Namespace) -> int:
 def run_train_style(args: argparse.Namespace) -> int:
     import tempfile
 
-    from entertainai.cli.recommend_cmd import parse_params
     from entertainai.generate.style_transfer import StyleTransfer
+    from entertainai.params import parse_params
 
     model = StyleTransfer.from_params(**parse_params(args.param)).build()
     with tempfile.TemporaryDirectory() as tmp:

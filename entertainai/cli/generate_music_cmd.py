@@ -154,8 +154,8 @@ def run_generate_audio(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from entertainai.cli.recommend_cmd import parse_params
     from entertainai.model import model_class
+    from entertainai.params import parse_params
 
     params = parse_params(args.param)
     if args.epochs is not None:

@@ -93,9 +93,9 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from entertainai.cli.recommend_cmd import parse_params
     from entertainai.generate.text_corpus import load_corpus
     from entertainai.model import model_class
+    from entertainai.params import parse_params
 
     cls: Any = model_class(args.kind)
     params = parse_params(args.param)

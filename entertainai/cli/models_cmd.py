@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from entertainai.registry import Registry, default_root
+
+if TYPE_CHECKING:
+    from entertainai.serving.service import ServiceConfig
+
+# The Serve config shipped beside the package (an editable or source install).
+SHIPPED_SERVE_CONFIG = Path(__file__).resolve().parents[2] / "deployments" / "serve_config.yaml"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -28,6 +36,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     promote.add_argument("name")
     promote.add_argument("version", type=int)
     promote.add_argument("--alias", default="production")
+    promote.add_argument(
+        "--serve-config",
+        default=None,
+        help="Serve config whose args say which refs the graph serves (default: the shipped one)",
+    )
+    promote.add_argument(
+        "--force", action="store_true", help="skip the check against what serving needs"
+    )
     promote.set_defaults(handler=run_promote)
     rollback = sub.add_parser("rollback", help="move an alias back to the version it had before")
     rollback.add_argument("name")
@@ -80,8 +96,37 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def serving_config(path: str | None) -> ServiceConfig:
+    """The refs the Serve graph serves, from its config file's ``args`` (defaults if absent)."""
+    import yaml
+
+    from entertainai.errors import InputError
+    from entertainai.serving.service import ServiceConfig
+
+    file = Path(path) if path else SHIPPED_SERVE_CONFIG
+    if not file.exists():
+        if path:
+            raise InputError(f"{path}: no such Serve config")
+        return ServiceConfig()
+    try:
+        app = (yaml.safe_load(file.read_text()) or {}).get("applications", [{}])[0]
+    except yaml.YAMLError as exc:
+        raise InputError(f"{file}: not valid YAML ({exc})") from None
+    args = app.get("args", {}) or {}
+    return ServiceConfig(
+        model=args.get("model", ServiceConfig.model), trending=args.get("trending")
+    )
+
+
 def run_promote(args: argparse.Namespace) -> int:
-    Registry(args.registry).set_alias(args.name, args.alias, args.version)
+    from entertainai.serving.promotion import check_promotion
+
+    registry = Registry(args.registry)
+    if not args.force:
+        check_promotion(
+            registry, args.name, args.version, args.alias, serving_config(args.serve_config)
+        )
+    registry.set_alias(args.name, args.alias, args.version)
     print(f"{args.name}@{args.alias} -> version {args.version}")
     return 0
 

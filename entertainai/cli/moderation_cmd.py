@@ -66,8 +66,8 @@ def register(
 
 
 def _thresholds(pairs: list[str]) -> dict[str, float]:
-    from entertainai.cli.recommend_cmd import parse_params
     from entertainai.errors import InputError
+    from entertainai.params import parse_params
 
     out = {}
     for key, value in parse_params(pairs).items():
@@ -78,8 +78,8 @@ def _thresholds(pairs: list[str]) -> dict[str, float]:
 
 
 def run_train_image(args: argparse.Namespace) -> int:
-    from entertainai.cli.recommend_cmd import parse_params
     from entertainai.moderation.image import train_from_folder
+    from entertainai.params import parse_params
     from entertainai.registry import Registry
 
     params = {"image_size": args.image_size, "unsafe_classes": tuple(args.unsafe)}

@@ -7,28 +7,13 @@ on Ray (``ray job submit``).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
 from entertainai.errors import InputError
+from entertainai.params import parse_params
 from entertainai.registry import Registry, default_root
-
-
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are parsed as JSON where possible (numbers, lists, true)."""
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--param {pair!r}: expected KEY=VALUE")
-        try:
-            params[key] = json.loads(raw)
-        except ValueError:
-            params[key] = raw
-    return params
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> argparse._SubParsersAction:

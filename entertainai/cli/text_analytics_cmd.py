@@ -55,7 +55,7 @@ def run_train(args: argparse.Namespace) -> int:
         load_spec_data,
         register,
     )
-    from entertainai.cli.recommend_cmd import parse_params
+    from entertainai.params import parse_params
     from entertainai.registry import Registry
 
     spec = TextTrainSpec(

@@ -51,6 +51,8 @@ class Recommender(Model):
 
     #: whether ``score`` predicts a rating (so RMSE/MAE are meaningful)
     predicts_ratings: bool = False
+    #: whether fitting needs words in the catalogue's texts (titles, descriptions, tags)
+    needs_catalogue_text: bool = False
 
     def fit(self, data: InteractionData) -> Self:
         self._prepare(data)

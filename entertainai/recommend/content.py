@@ -40,6 +40,7 @@ class Content(Recommender):
 
     kind = "content"
     Config = ContentConfig
+    needs_catalogue_text = True
     config: ContentConfig
 
     def _vectorizer(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from entertainai.errors import InputError
-from entertainai.model import load_model
+from entertainai.model import load_model, model_class
 from entertainai.recommend import metrics
 from entertainai.recommend.base import Recommendations, Recommender, create
 from entertainai.recommend.catalogue import Catalogue
@@ -136,6 +137,8 @@ class Hybrid(Recommender):
     # ---- fitting ---------------------------------------------------------------------------
 
     def _fit(self, data: InteractionData) -> None:
+        if self._given is None:
+            self._drop_textless_components(data)
         specs = [parse_component(s) for s in self.config.components]
         if self.config.weights:
             weights = np.asarray(self.config.weights, np.float64)
@@ -153,6 +156,36 @@ class Hybrid(Recommender):
         log.info(
             "hybrid weights %s",
             dict(zip(self.config.components, self.weights_.round(3).tolist(), strict=True)),
+        )
+
+    def _drop_textless_components(self, data: InteractionData) -> None:
+        """An interaction log without catalogue text (ids only) still trains a hybrid: the
+        components that need words are left out, with a warning."""
+        if has_words(data.catalogue.texts):
+            return
+        keep = [
+            n
+            for n, spec in enumerate(self.config.components)
+            if not model_class(parse_component(spec)[0]).needs_catalogue_text
+        ]
+        if len(keep) == len(self.config.components):
+            return
+        if not keep:
+            raise InputError(
+                "the catalogue texts hold no usable words, and every hybrid component needs them"
+            )
+        dropped = [self.config.components[n] for n in range(len(self.config.components))
+                   if n not in keep]  # fmt: skip
+        log.warning(
+            "the catalogue has no text: hybrid components %s left out (kept %s)",
+            dropped,
+            [self.config.components[n] for n in keep],
+        )
+        weights = tuple(self.config.weights[n] for n in keep) if self.config.weights else ()
+        self.config = dataclasses.replace(
+            self.config,
+            components=tuple(self.config.components[n] for n in keep),
+            weights=weights,
         )
 
     def _search_weights(
@@ -403,6 +436,14 @@ class Hybrid(Recommender):
 
 
 # ---- pure helpers ------------------------------------------------------------------------
+
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+
+
+def has_words(texts: np.ndarray) -> bool:
+    """Whether any catalogue text holds a word the content model could learn from."""
+    return any(_WORD.search(str(t)) for t in texts.tolist())
 
 
 def minmax_rows(scores: np.ndarray) -> np.ndarray:

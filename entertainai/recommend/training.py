@@ -93,5 +93,11 @@ def register(
             config=dataclasses.asdict(final.config),
             metrics={**result.metrics, "k": result.k},
             dataset_hash=prepared.dataset.manifest.content_hash,
-            extra={"split": prepared.split.description, "eval_users": result.n_users},
+            extra={
+                "split": prepared.split.description,
+                "eval_users": result.n_users,
+                "trained_on": "all interactions (metrics from the split)"
+                if refit_on_full
+                else "train split",
+            },
         )

@@ -122,25 +122,42 @@ class ReloadStatus:
 def load_serving_models(config: ServiceConfig) -> ServingModels:
     registry = Registry(config.registry)
     main_version = registry.get(config.model) if not _is_path(config.model) else None
-    model = load_model(registry.local_path(config.model))
-    if not isinstance(model, Recommender):
-        raise InputError(f"{config.model} is a {model.kind} model, not a recommender")
-    trending_version = None
+    model = load_model(registry.local_path(main_version.ref if main_version else config.model))
+    trending_version, trending = None, None
     if config.trending:
         trending_version = registry.get(config.trending) if not _is_path(config.trending) else None
-        trending = load_model(registry.local_path(config.trending))
-    else:
-        trending = next(
-            (c for c in getattr(model, "components_", []) if isinstance(c, Trending)), None
-        )
-        if trending is None and isinstance(model, Trending):
-            trending = model
-    if not isinstance(trending, Trending):
+        ref = trending_version.ref if trending_version else config.trending
+        trending = load_model(registry.local_path(ref))
+        check_servable(trending, "trending", config)
+    recommender, own_trending = check_servable(model, "model", config)
+    return ServingModels(
+        recommender,
+        trending or own_trending,  # type: ignore[arg-type]
+        {"model": main_version, "trending": trending_version},
+    )
+
+
+def check_servable(model: Any, role: str, config: ServiceConfig) -> tuple[Any, Trending | None]:
+    """Refuse (InputError, one line) a model that cannot fill ``role`` ("model" or
+    "trending") under ``config``; returns it with the trending model it brings. Replicas call
+    this before a swap and ``entertainai models promote`` before it moves an alias."""
+    ref = config.model if role == "model" else config.trending
+    if role == "trending":
+        if not isinstance(model, Trending):
+            raise InputError(f"{ref} is a {model.kind} model, not a trending model")
+        return model, model
+    if not isinstance(model, Recommender):
+        raise InputError(f"{ref} is a {model.kind} model, not a recommender")
+    trending = next(
+        (c for c in getattr(model, "components_", []) if isinstance(c, Trending)),
+        model if isinstance(model, Trending) else None,
+    )
+    if trending is None and not config.trending:
         raise InputError(
-            f"{config.model} ({model.kind}) has no trending component and no trending ref is "
+            f"{ref} ({model.kind}) has no trending component and no trending ref is "
             "configured: serve a hybrid with a trending component, or set `trending`"
         )
-    return ServingModels(model, trending, {"model": main_version, "trending": trending_version})
+    return model, trending
 
 
 def _is_path(ref: str) -> bool:

@@ -167,3 +167,19 @@ def test_bad_split_and_model_names(demo: Path, tmp_path: Path, capsys):
         == 2
     )
     assert "unknown split" in capsys.readouterr().err
+
+
+def test_promote_refuses_what_serving_cannot_use(demo: Path, tmp_path: Path, capsys):
+    reg = str(tmp_path / "reg")
+    train = ["train", "recommender", "--data", str(demo), "--registry", reg, "--name", "hybrid"]
+    assert main([*train, "--model", "hybrid", "--param", "weights=1,1,1"]) == 0
+    assert main([*train, "--model", "popularity"]) == 0  # hybrid@2: no trending component
+    assert main(["models", "--registry", reg, "promote", "hybrid", "1"]) == 0
+    capsys.readouterr()
+    assert main(["models", "--registry", reg, "promote", "hybrid", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no trending component" in err
+    assert "refusing to promote hybrid@2" in err
+    assert main(["models", "--registry", reg, "show", "hybrid@production"]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == 1  # the alias did not move
+    assert main(["models", "--registry", reg, "promote", "hybrid", "2", "--force"]) == 0

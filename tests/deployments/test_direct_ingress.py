@@ -4,6 +4,7 @@ starts it, answers on the Gateway replica's own port with the shipped config's h
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,8 +16,43 @@ import pytest
 import yaml
 
 from deployments.launch import load_config
+from entertainai.model import load_model
+from entertainai.recommend.filters import Filters
+from entertainai.registry import Registry
 from tests.cluster.cluster import stop
 from tests.deployments.conftest import READ_KEY, WRITE_KEY
+
+USERS = ["u00003", "u00004", "nobody-yet"]
+
+
+def answers(http: httpx.Client) -> tuple[str, list[list[str]], list[list[str]]]:
+    """(model ref, GET lists, POST lists) for USERS."""
+    got, refs = [], set()
+    for user in USERS:
+        body = http.get(
+            f"/v1/users/{user}/recommendations?k=4", headers={"x-api-key": READ_KEY}
+        ).json()
+        refs.add(body["model"])
+        got.append([i["item_id"] for i in body["items"]])
+    posted = http.post(
+        "/v1/recommendations", json={"user_ids": USERS, "k": 4}, headers={"x-api-key": READ_KEY}
+    ).json()["results"]
+    refs |= {r["model"] for r in posted}
+    return ",".join(sorted(refs)), got, [[i["item_id"] for i in r["items"]] for r in posted]
+
+
+def offline_lists(root: Path, ref: str) -> tuple[str, list[list[str]], list[list[str]]]:
+    model = load_model(Registry(str(root)).local_path(ref))
+    recs = model.recommend(USERS, k=4, filters=Filters())
+    lists = [[i for i, _ in recs.row(r)] for r in range(len(USERS))]
+    return ref, lists, lists
+
+
+def seconds_until_served(http: httpx.Client, ref: str, limit: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < limit and answers(http)[0] != ref:
+        time.sleep(0.25)
+    return time.monotonic() - start
 
 
 def free_port() -> int:
@@ -37,6 +73,8 @@ def seconds_until_gone(http: httpx.Client, url: str, item: str, limit: float = 5
 
 @pytest.mark.slow
 def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: Path, tmp_path):
+    registry_root = tmp_path / "registry"  # a copy: this test promotes and rolls back
+    shutil.copytree(served_registry, registry_root)
     first_port = 32000 + free_port() % 2000  # away from a benchmark's 30000+
     keys = f"reader:read:plain={READ_KEY},writer:read+write-events:plain={WRITE_KEY}"
     env = {
@@ -55,7 +93,7 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
     gateway = next(d for d in config["applications"][0]["deployments"] if d["name"] == "Gateway")
     gateway["autoscaling_config"]["min_replicas"] = 2  # events must reach the other replica
     (tmp_path / "serve.yaml").write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "deployments.launch", "--registry", str(served_registry)]
+    cmd = [sys.executable, "-m", "deployments.launch", "--registry", str(registry_root)]
     cmd += ["--port", str(free_port()), "--config", str(tmp_path / "serve.yaml")]
     proc = subprocess.Popen(
         cmd, env=env, cwd=tmp_path, start_new_session=True, text=True,
@@ -113,5 +151,13 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
             assert http.get("/docs").status_code == 200
             metrics = http.get("/metrics").text
             assert 'route="/v1/users/{user_id}/recommendations",status="200"' in metrics
+            # Promote, then roll back: GET (Gateway) and POST (BatchRecommender) follow within
+            # the reload interval, and both answer what the offline pipeline ranks.
+            registry = Registry(str(registry_root))
+            for version in (2, 1):
+                registry.set_alias("hybrid", "production", version)
+                waited = seconds_until_served(http, f"hybrid@{version}", limit=15)
+                assert waited < 12, f"hybrid@{version} not served by GET and POST"
+                assert answers(http) == offline_lists(registry_root, f"hybrid@{version}")
     finally:
         stop(proc)  # the process group: SIGTERM, then SIGKILL after 60 s

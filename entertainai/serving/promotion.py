@@ -1,0 +1,46 @@
+"""Checks before an alias moves: the artifact loads and can fill the role it will serve.
+
+``entertainai models promote`` calls :func:`check_promotion` so that a version replicas
+would refuse is refused at the command line, in one line, before anything changes.
+"""
+
+from __future__ import annotations
+
+from entertainai.errors import EntertainAIError, InputError
+from entertainai.model import MODEL_KINDS, load_model
+from entertainai.registry import Registry
+from entertainai.serving.service import ServiceConfig, check_servable
+
+
+def family(kind: str) -> str:
+    """The package a kind lives in (recommend, generate, analytics, moderation)."""
+    return MODEL_KINDS.get(kind, kind).split(".")[1] if "." in MODEL_KINDS.get(kind, "") else kind
+
+
+def check_promotion(
+    registry: Registry, name: str, version: int, alias: str, serving: ServiceConfig
+) -> None:
+    """Raise InputError saying why ``name@version`` cannot become ``name@alias``."""
+    mv = registry.get(f"{name}@{version}")
+    try:
+        model = load_model(registry.local_path(mv.ref))
+    except EntertainAIError as exc:
+        raise InputError(f"{mv.ref} does not load: {exc}") from None
+    if alias == "production":
+        for role, ref in (("model", serving.model), ("trending", serving.trending)):
+            if ref and "/" not in ref and ref.split("@")[0] == name:
+                try:
+                    check_servable(model, role, serving)
+                except InputError as exc:
+                    raise InputError(
+                        f"refusing to promote {mv.ref}: the Serve graph serves {ref} as its "
+                        f"{'recommender' if role == 'model' else 'trending model'} and {exc}"
+                    ) from None
+    current = registry.aliases(name).get(alias)
+    if current is not None and current != version:
+        now = registry.get(f"{name}@{current}")
+        if family(now.kind) != family(mv.kind):
+            raise InputError(
+                f"refusing to promote {mv.ref}: {name}@{alias} serves a {now.kind} model and "
+                f"version {version} is a {mv.kind} model (use another name, or --force)"
+            )
