@@ -15,6 +15,7 @@ corrupted artifact fail loudly at load instead of being served.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 METADATA = "metadata.json"
 ALIASES = "aliases.json"
 LATEST = "latest"
+PRODUCTION = "production"  # the alias Serve deployments load
 DEFAULT_ROOT_ENV = "ENTERTAINAI_ARTIFACTS"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
@@ -102,6 +104,15 @@ def _sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _jsonable(value: Any) -> Any:
+    """Config values JSON lacks (numpy scalars, paths, sets) as plain values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
 
 
 class Registry:
@@ -183,6 +194,52 @@ class Registry:
     def _next_version(self, name: str) -> int:
         existing = [int(v) for v in self.root.join(name).listdir() if v.isdigit()]
         return max(existing, default=0) + 1
+
+    def register_model(
+        self,
+        model: Any,
+        name: str | None = None,
+        *,
+        metrics: dict[str, Any] | None = None,
+        dataset_hash: str | None = None,
+        extra: dict[str, Any] | None = None,
+        aliases: tuple[str, ...] = (),
+        promote: bool | None = None,
+    ) -> ModelVersion:
+        """Save a fitted model and register it under ``name`` (default: its kind), reading
+        kind and config from the model: the one registration path every job uses.
+
+        The one promote policy: the new version becomes ``production`` when ``promote`` is
+        True, or when it is None (the default) and ``name`` has no production version yet (a
+        first model serves at once; later ones wait for ``models promote`` or a gate, such as
+        ``train.retrain``'s). ``promote=False`` never moves the alias. ``aliases`` are set too.
+        """
+        import tempfile
+
+        name = name or model.kind
+        config = getattr(model, "config", None)
+        config_json = (
+            json.loads(json.dumps(dataclasses.asdict(config), default=_jsonable))
+            if dataclasses.is_dataclass(config)
+            else {}
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            model.save(tmp)
+            mv = self.register(
+                name,
+                tmp,
+                kind=model.kind,
+                config=config_json,
+                metrics=metrics,
+                dataset_hash=dataset_hash,
+                extra=extra,
+                aliases=tuple(a for a in aliases if a != PRODUCTION),
+            )
+        if PRODUCTION in aliases:
+            promote = True
+        if promote or (promote is None and PRODUCTION not in self.aliases(name)):
+            self.set_alias(name, PRODUCTION, mv.version)
+        return mv
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
         """Point ``alias`` at ``version`` (promote / rollback), recording the change."""

@@ -28,7 +28,7 @@ from entertainai.analytics.forecast import (
     trending_soon,
 )
 from entertainai.analytics.series import Series, series_from_path
-from entertainai.cli.insights_cmd import write_rows
+from entertainai.data.rows import write_rows
 from train.common import absolute, add_ray_args, init_ray, run_job
 
 log = logging.getLogger("train.forecast")

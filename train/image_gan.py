@@ -15,12 +15,10 @@ distance of its samples to the held-out images and their class coverage.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +63,13 @@ def train_features_task(
     train, held = load_split(**data)
     features = ImageFeatures.from_params(**params).fit(train)
     accuracy = features.accuracy(held)
-    with tempfile.TemporaryDirectory() as tmp:
-        features.save(tmp)
-        mv = Registry(registry_root).register(
-            name,
-            tmp,
-            kind=features.kind,
-            config=asdict(features.config),
-            metrics={"held_out_accuracy": accuracy},
-            extra={"data": data["source"], "trained_on": "train part (held-out 20%)"},
-        )
+    mv = Registry(registry_root).register_model(
+        features,
+        name,
+        metrics={"held_out_accuracy": accuracy},
+        extra={"data": data["source"], "trained_on": "train part (held-out 20%)"},
+        promote=False,  # the DCGAN job promotes the features it was scored with
+    )
     return mv.ref, accuracy
 
 
@@ -297,18 +292,16 @@ def run(args: argparse.Namespace) -> int:
         raise EntertainAIError("training the DCGAN produced no checkpoint")
     metrics = {k: v for k, v in result.metrics.items() if isinstance(v, int | float)}
     metrics.update(reference)
-    with result.checkpoint.as_directory() as directory, tempfile.TemporaryDirectory() as clean:
+    with result.checkpoint.as_directory() as directory:
         model = load_model(directory)  # refuse to register anything that does not load
-        model.save(clean)  # the artifact holds no trainer state
-        mv = registry.register(
-            args.name,
-            clean,
-            kind=model.kind,
-            config=json.loads(json.dumps(asdict(model.config))),
-            metrics=metrics,
-            extra={"data": source, "features": features_ref, "trainer": "TorchTrainer"},
-            aliases=("production",) if args.promote else (),
-        )
+    # Saved afresh: the artifact holds no trainer state.
+    mv = registry.register_model(
+        model,
+        args.name,
+        metrics=metrics,
+        extra={"data": source, "features": features_ref, "trainer": "TorchTrainer"},
+        promote=args.promote or None,
+    )
     if args.promote:
         registry.set_alias(
             features_ref.split("@")[0], "production", int(features_ref.split("@")[1])

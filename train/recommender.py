@@ -14,7 +14,6 @@ register the result.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -190,24 +189,22 @@ def register_checkpoint(
     *,
     trained_on: str = "all interactions (metrics from the split)",
 ) -> ModelVersion:
-    with checkpoint.as_directory() as directory, tempfile.TemporaryDirectory() as clean:
+    with checkpoint.as_directory() as directory:
         model = load_model(directory)  # refuse to register anything that does not load
-        assert isinstance(model, Recommender)
-        model.save(clean)  # the registered artifact holds no trainer state
-        wanted = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
-        return registry.register(
-            spec.name or spec.kind,
-            clean,
-            kind=spec.kind,
-            config=json.loads(json.dumps(model.config.__dict__)),
-            metrics={**wanted, "k": spec.k},
-            dataset_hash=prepared.dataset.manifest.content_hash,
-            extra={
-                "split": prepared.split.description,
-                "trained_on": trained_on,
-                "trainer": "TorchTrainer",
-            },
-        )
+    assert isinstance(model, Recommender)
+    wanted = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+    # Saved afresh by register_model: the registered artifact holds no trainer state.
+    return registry.register_model(
+        model,
+        spec.name or spec.kind,
+        metrics={**wanted, "k": spec.k},
+        dataset_hash=prepared.dataset.manifest.content_hash,
+        extra={
+            "split": prepared.split.description,
+            "trained_on": trained_on,
+            "trainer": "TorchTrainer",
+        },
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,7 +26,6 @@ from entertainai.analytics.segments import (
     score_k,
     user_features,
 )
-from entertainai.cli.insights_cmd import register_model
 from entertainai.data.dataset import Dataset
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
@@ -55,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
         )
     model.fit(features, scores)
     metrics = metrics_of(model, data)
-    mv = register_model(
-        Registry(args.registry), model, args.name, metrics, ds.manifest.content_hash
+    mv = Registry(args.registry).register_model(
+        model, args.name, metrics=metrics, dataset_hash=ds.manifest.content_hash
     )
     print(f"registered {mv.ref} (segments): {json.dumps(metrics)}")
     return 0

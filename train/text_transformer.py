@@ -12,7 +12,6 @@ every ``--report-every`` steps with the validation loss in nats per character.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import sys
@@ -126,20 +125,18 @@ def register_result(
 ) -> ModelVersion:
     with checkpoint.as_directory() as directory:
         model = load_model(directory)  # refuse to register anything that does not load
-        wanted = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
-        return registry.register(
-            name,
-            directory,
-            kind=model.kind,
-            config=dataclasses.asdict(model.config),
-            metrics=wanted,
-            extra={
-                "data": data,
-                "trained_on": "corpus minus its held-out tail",
-                "trainer": trainer,
-            },
-            aliases=aliases,
-        )
+    wanted = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
+    return registry.register_model(
+        model,
+        name,
+        metrics=wanted,
+        extra={
+            "data": data,
+            "trained_on": "corpus minus its held-out tail",
+            "trainer": trainer,
+        },
+        aliases=aliases,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,6 @@ from typing import Any
 import ray
 
 from entertainai.analytics.topics import Topics, TopicsConfig, corpus, stability, train
-from entertainai.cli.insights_cmd import register_model
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
 
@@ -44,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     if stable is not None:
         metrics["stability"] = ray.get(stable)
     extra: dict[str, Any] = {}
-    mv = register_model(Registry(args.registry), model, args.name, metrics | extra, dataset_hash)
+    mv = Registry(args.registry).register_model(
+        model, args.name, metrics=metrics | extra, dataset_hash=dataset_hash
+    )
     print(f"registered {mv.ref} (topics): {json.dumps(metrics)}")
     return 0
 

@@ -150,7 +150,6 @@ def run_style(args: argparse.Namespace) -> int:
 
 
 def run_train_dcgan(args: argparse.Namespace) -> int:
-    import tempfile
 
     from entertainai.generate.dcgan import DCGAN
     from entertainai.generate.images import load_images
@@ -172,17 +171,13 @@ def run_train_dcgan(args: argparse.Namespace) -> int:
 
         model.fit(data, callback=progress)
     last = model.loss_history_[-1] if model.loss_history_ else {}
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        mv = Registry(args.registry).register(
-            args.name,
-            tmp,
-            kind=model.kind,
-            config=json.loads(json.dumps(asdict(model.config))),
-            metrics={k: float(v) for k, v in last.items()},
-            extra={"data": args.data, "trainer": "local"},
-            aliases=("production",) if args.promote else (),
-        )
+    mv = Registry(args.registry).register_model(
+        model,
+        args.name,
+        metrics={k: float(v) for k, v in last.items()},
+        extra={"data": args.data, "trainer": "local"},
+        promote=args.promote or None,
+    )
     print(f"registered {mv.ref} (dcgan, {len(data)} images {data.shape})")
     return 0
 

@@ -13,9 +13,6 @@ loop on Ray.
 from __future__ import annotations
 
 import argparse
-import json
-import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -181,17 +178,13 @@ def run_train(args: argparse.Namespace) -> int:
 
         model.fit(data, progress=progress)
     metrics = {metric: float(score(data.valid))} if data.valid else {}
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        mv = Registry(args.registry).register(
-            args.name or args.kind,
-            tmp,
-            kind=args.kind,
-            config=json.loads(json.dumps(asdict(model.config))),
-            metrics={**metrics, "epochs": len(model.history_)},
-            extra={"data": str(Path(args.data).resolve()), "trainer": "local"},
-            aliases=tuple(args.alias),
-        )
+    mv = Registry(args.registry).register_model(
+        model,
+        args.name or args.kind,
+        metrics={**metrics, "epochs": len(model.history_)},
+        extra={"data": str(Path(args.data).resolve()), "trainer": "local"},
+        aliases=tuple(args.alias),
+    )
     shown = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
     print(f"registered {mv.ref} ({args.kind}): {shown}")
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -116,17 +115,13 @@ def run_train(args: argparse.Namespace) -> int:
 
         model.fit(text, on_step=on_step)
     metrics = {k: v for k, v in model.metrics_.items() if isinstance(v, int | float)}
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        mv = Registry(args.registry).register(
-            args.name,
-            tmp,
-            kind=model.kind,
-            config=dataclasses.asdict(model.config),
-            metrics=metrics,
-            extra={"data": str(Path(args.data).resolve()), "trainer": "cli"},
-            aliases=tuple(args.alias),
-        )
+    mv = Registry(args.registry).register_model(
+        model,
+        args.name,
+        metrics=metrics,
+        extra={"data": str(Path(args.data).resolve()), "trainer": "cli"},
+        aliases=tuple(args.alias),
+    )
     print(
         f"registered {mv.ref} ({model.kind}): val_nats_per_char={metrics['val_nats_per_char']:.4f}"
     )

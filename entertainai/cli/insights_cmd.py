@@ -10,62 +10,13 @@ entertainai report --data DIR --out report.html
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from entertainai.data.rows import write_rows
 from entertainai.errors import InputError
-from entertainai.registry import ModelVersion, Registry, default_root
-
-
-def register_model(
-    registry: Registry,
-    model: Any,
-    name: str,
-    metrics: dict[str, Any],
-    dataset_hash: str | None,
-    *,
-    promote: bool = True,
-) -> ModelVersion:
-    """Save and register ``model`` (the CLI and the Ray jobs share this); ``production`` by
-    default, the alias the Serve deployment loads."""
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        return registry.register(
-            name,
-            tmp,
-            kind=model.kind,
-            config=dataclasses.asdict(model.config),
-            metrics=metrics,
-            dataset_hash=dataset_hash,
-            aliases=("production",) if promote else (),
-        )
-
-
-def write_rows(rows: list[dict[str, Any]], out: str) -> Path:
-    """Rows to ``.csv``, ``.parquet`` or ``.jsonl`` (by suffix)."""
-    import pyarrow as pa
-
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        return path
-    table = pa.Table.from_pylist(rows)
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(table, path)
-    elif suffix == ".csv":
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(table, path)
-    else:
-        raise InputError("expected .csv, .parquet or .jsonl", location=out)
-    return path
+from entertainai.registry import Registry, default_root
 
 
 def read_texts(path: str) -> list[str]:
@@ -221,7 +172,9 @@ def run_segments_fit(args: argparse.Namespace) -> int:
     from entertainai.data.dataset import Dataset
 
     dataset_hash = Dataset.open(args.data).manifest.content_hash
-    mv = register_model(Registry(args.registry), model, args.name, metrics, dataset_hash)
+    mv = Registry(args.registry).register_model(
+        model, args.name, metrics=metrics, dataset_hash=dataset_hash
+    )
     print(f"registered {mv.ref} (segments): " + json.dumps(metrics))
     for p in model.profiles_:
         print(f"  {p['segment']}: {p['name']} ({p['size']} users, {p['share']:.0%})")
@@ -264,7 +217,9 @@ def run_train_topics(args: argparse.Namespace) -> int:
 
     config = TopicsConfig(method=args.method, n_topics=args.n_topics, seed=args.seed)
     model, metrics, dataset_hash = train(args.data, config, args.source, args.max_docs)
-    mv = register_model(Registry(args.registry), model, args.name, metrics, dataset_hash)
+    mv = Registry(args.registry).register_model(
+        model, args.name, metrics=metrics, dataset_hash=dataset_hash
+    )
     print(f"registered {mv.ref} (topics): " + json.dumps(metrics))
     for topic in model.describe():
         print(f"  {topic['topic']}: {' '.join(topic['top_words'])}")

@@ -265,23 +265,15 @@ def train_from_folder(
     folder: str | os.PathLike[str], registry: Any, name: str, params: dict[str, Any]
 ) -> tuple[Any, float]:
     """Load a folder-per-class dataset, fit, score, register (``production`` if none yet)."""
-    import dataclasses
-    import tempfile
 
     model = ImageClassifier.from_params(**params)
     images, labels, classes = load_image_folder(folder, model.config.image_size)
     log.info("%d images, classes %s", len(images), list(classes))
     accuracy = fit_and_score(model, images, labels, classes)
-    first = "production" not in registry.aliases(name)
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        mv = registry.register(
-            name,
-            tmp,
-            kind=model.kind,
-            config=json.loads(json.dumps(dataclasses.asdict(model.config))),
-            metrics={"accuracy": accuracy, "images": float(len(images))},
-            extra={"classes": list(classes), "trained_on": "80% seeded split"},
-            aliases=("production",) if first else (),
-        )
+    mv = registry.register_model(
+        model,
+        name,
+        metrics={"accuracy": accuracy, "images": float(len(images))},
+        extra={"classes": list(classes), "trained_on": "80% seeded split"},
+    )
     return mv, accuracy

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,23 +80,23 @@ def register(
     spec: TrainSpec,
     *,
     refit_on_full: bool = True,
+    promote: bool | None = None,
 ) -> ModelVersion:
-    """Register the model; by default refit on all interactions first (metrics from the split)."""
+    """Register the model; by default refit on all interactions first (metrics from the split).
+
+    ``promote``: the registry's one policy (``Registry.register_model``)."""
     final = create(spec.kind, **spec.params).fit(prepared.full) if refit_on_full else model
-    with tempfile.TemporaryDirectory() as tmp:
-        final.save(tmp)
-        return registry.register(
-            spec.name or spec.kind,
-            tmp,
-            kind=spec.kind,
-            config=dataclasses.asdict(final.config),
-            metrics={**result.metrics, "k": result.k},
-            dataset_hash=prepared.dataset.manifest.content_hash,
-            extra={
-                "split": prepared.split.description,
-                "eval_users": result.n_users,
-                "trained_on": "all interactions (metrics from the split)"
-                if refit_on_full
-                else "train split",
-            },
-        )
+    return registry.register_model(
+        final,
+        spec.name or spec.kind,
+        metrics={**result.metrics, "k": result.k},
+        dataset_hash=prepared.dataset.manifest.content_hash,
+        extra={
+            "split": prepared.split.description,
+            "eval_users": result.n_users,
+            "trained_on": "all interactions (metrics from the split)"
+            if refit_on_full
+            else "train split",
+        },
+        promote=promote,
+    )

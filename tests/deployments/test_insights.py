@@ -16,7 +16,6 @@ from deployments.settings import AppArgs
 from deployments.state import GatewayState
 from entertainai.analytics.segments import Segments, SegmentsConfig, user_features
 from entertainai.analytics.topics import Topics, TopicsConfig
-from entertainai.cli.insights_cmd import register_model
 from entertainai.data.dataset import Dataset
 from entertainai.registry import Registry
 from tests.deployments.conftest import READ_KEY
@@ -30,9 +29,9 @@ def insights_registry(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     registry = Registry(str(root))
     ds = Dataset.open(str(demo_dir))
     segments = Segments(SegmentsConfig(k=4)).fit(user_features(ds.interactions, ds.items))
-    register_model(registry, segments, "segments", {"k": 4}, None)
+    registry.register_model(segments, "segments", metrics={"k": 4})
     topics = Topics(TopicsConfig(n_topics=4)).fit(ds.items.column("description").to_pylist())
-    register_model(registry, topics, "topics", {}, None)
+    registry.register_model(topics, "topics")
     return root
 
 

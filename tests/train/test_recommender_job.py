@@ -24,8 +24,11 @@ def test_cpu_model_trains_as_ray_task(ray_session, demo_dir: Path, tmp_path: Pat
     )
     assert rc == 0
     assert "registered ease-x@1" in capsys.readouterr().out
-    mv = Registry(str(tmp_path / "reg")).get("ease-x")
+    registry = Registry(str(tmp_path / "reg"))
+    mv = registry.get("ease-x")
     assert mv.kind == "ease" and mv.metrics["ndcg"] > 0
+    assert mv.metadata["trained_on"].startswith("all interactions")
+    assert_never_recommends_history(load_model(registry.local_path("ease-x")), demo_dir)
 
 
 def test_torch_model_trains_with_torch_trainer(ray_session, demo_dir: Path, tmp_path: Path):
@@ -53,6 +56,28 @@ def test_torch_model_trains_with_torch_trainer(ray_session, demo_dir: Path, tmp_
     model = load_model(registry.local_path("bpr"))  # the registered checkpoint loads and ranks
     assert len(model.recommend(["u00000", "u00001"], k=5).row(0)) == 5
     assert "trainer_state.pt" not in mv.metadata["files"]
+    assert mv.metadata["trained_on"].startswith("all interactions")
+    assert_never_recommends_history(model, demo_dir)
+
+
+def assert_never_recommends_history(model, demo_dir: Path) -> None:
+    """The registered model knows every interaction: none comes back as a recommendation."""
+    from entertainai.data.dataset import Dataset
+
+    interactions = Dataset.open(str(demo_dir)).interactions
+    history: dict[str, set[str]] = {}
+    for u, i in zip(
+        interactions.column("user_id").to_pylist(),
+        interactions.column("item_id").to_pylist(),
+        strict=True,
+    ):
+        history.setdefault(str(u), set()).add(str(i))
+    users = sorted(history)
+    recs = model.recommend(users, k=10)
+    repeats = sum(
+        len({i for i, _ in recs.row(r)} & history[u]) for r, u in enumerate(users)
+    )
+    assert repeats == 0
 
 
 def test_bad_arguments_are_clear(tmp_path: Path, demo_dir: Path, capsys):
