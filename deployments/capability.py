@@ -98,6 +98,16 @@ class ModelSlots:
         return {role: (v[0].ref if (v := self._loaded.get(role)) else None) for role in self.refs}
 
 
+class ServesModels:
+    """Base of every capability deployment: what its ``ModelSlots`` serve and refuse, for
+    the Gateway's ``/readyz``."""
+
+    models: ModelSlots
+
+    def model_status(self) -> dict[str, Any]:
+        return {"serving": self.models.versions(), "refused": self.models.refused()}
+
+
 class InProcessHandle:
     """A DeploymentHandle look-alike over a plain instance: ``h.method.remote(...)`` awaits.
 

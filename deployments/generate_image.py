@@ -7,7 +7,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots
+from deployments.capability import ModelSlots, ServesModels
 from deployments.settings import AppArgs
 from entertainai.errors import ArtifactError, InputError, NotFoundError
 
@@ -21,7 +21,7 @@ MAX_UPLOAD_PIXELS = 2048 * 2048
 
 
 @serve.deployment(name="ImageGenerator")
-class ImageGenerator:
+class ImageGenerator(ServesModels):
     """``generate(request)`` -> PNG bytes; ``style_transfer(request)`` -> one PNG.
 
     ``request`` holds the pipeline's keyword arguments (``IMAGE_KNOBS``; for style transfer

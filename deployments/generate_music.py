@@ -8,7 +8,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots
+from deployments.capability import ModelSlots, ServesModels
 from deployments.settings import AppArgs
 from entertainai.errors import InputError
 
@@ -21,7 +21,7 @@ AUDIO_KNOBS = ("seconds", "temperature", "top_k", "seed", "max_time_s")
 
 
 @serve.deployment(name="MusicGenerator")
-class MusicGenerator:
+class MusicGenerator(ServesModels):
     """``melody(request)`` -> MIDI (+ WAV) bytes; ``audio(request)`` -> WAV bytes.
 
     ``request`` holds the pipeline's keyword arguments (``MELODY_KNOBS``/``AUDIO_KNOBS``);

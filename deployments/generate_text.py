@@ -9,7 +9,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots
+from deployments.capability import ModelSlots, ServesModels
 from deployments.settings import AppArgs
 from entertainai.errors import InputError
 from entertainai.generate import text_corpus
@@ -19,7 +19,7 @@ KNOBS = ("max_new_tokens", "temperature", "top_k", "top_p", "num_samples", "seed
 
 
 @serve.deployment(name="TextGenerator")
-class TextGenerator:
+class TextGenerator(ServesModels):
     """``generate(request)`` -> samples; ``stream(request)`` -> text pieces of one sample.
 
     ``request``: ``prompt``, ``model`` (role "text" or "text_lstm"), ``stop`` and the knobs in

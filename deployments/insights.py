@@ -6,7 +6,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots
+from deployments.capability import ModelSlots, ServesModels
 from deployments.settings import AppArgs
 from entertainai.analytics.forecast import ForecastConfig, forecast_many
 from entertainai.analytics.series import series_from_payload
@@ -15,7 +15,7 @@ DEFAULT_REFS = {"topics": "topics@production", "segments": "segments@production"
 
 
 @serve.deployment(name="Insights")
-class Insights:
+class Insights(ServesModels):
     def __init__(self, args: dict[str, Any]) -> None:
         settings = AppArgs(**args)
         self.models = ModelSlots(

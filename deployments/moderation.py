@@ -12,7 +12,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots
+from deployments.capability import ModelSlots, ServesModels
 from deployments.settings import AppArgs
 from entertainai.analytics.text_models import TextClassifier
 from entertainai.errors import InputError
@@ -27,7 +27,7 @@ DEFAULT_REFS = {
 
 
 @serve.deployment(name="Moderator")
-class Moderator:
+class Moderator(ServesModels):
     def __init__(self, args: dict[str, Any]) -> None:
         settings = AppArgs(**args)
         self.models = ModelSlots(

@@ -3,6 +3,7 @@ launcher: models the registry lacks (with the command that trains each) and refu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,11 +74,28 @@ def missing_models(args: AppArgs, capabilities: Iterable[str]) -> list[dict[str,
     return missing
 
 
-def readiness(state: Any) -> dict[str, Any]:
+async def capability_refusals(capabilities: dict[str, Any], timeout_s: float = 2.0) -> dict[str, str]:
+    """"capability/role" -> "wanted vN, serving vM, because ..." from each deployment."""
+
+    async def ask(name: str, handle: Any) -> dict[str, str]:
+        try:
+            status = await asyncio.wait_for(handle.model_status.remote(), timeout_s)
+        except Exception:  # an unreachable deployment says nothing here; its routes will
+            return {}
+        return {f"{name}/{role}": why for role, why in status.get("refused", {}).items()}
+
+    answers = await asyncio.gather(*(ask(n, h) for n, h in capabilities.items()))
+    return {k: v for answer in answers for k, v in answer.items()}
+
+
+async def readiness(state: Any) -> dict[str, Any]:
     """``/readyz``'s body: "ready" when everything wanted is served, else "degraded" and why."""
+    from starlette.concurrency import run_in_threadpool
+
     reload = state.service.reload_status.to_json()
-    missing = missing_models(state.args, state.capabilities)
+    missing = await run_in_threadpool(missing_models, state.args, state.capabilities)
     refused = {"recommendations": reload["refused"]} if reload["refused"] else {}
+    refused.update(await capability_refusals(state.capabilities))
     return {
         "status": "degraded" if (missing or refused) else "ready",
         "serving": reload["serving"],

@@ -11,7 +11,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots
+from deployments.capability import ModelSlots, ServesModels
 from deployments.settings import AppArgs
 from entertainai.analytics.text_models import LexiconSentiment, TextClassifier
 from entertainai.errors import ArtifactError, InputError
@@ -24,7 +24,7 @@ DEFAULT_REFS = {
 
 
 @serve.deployment(name="TextAnalyzer")
-class TextAnalyzer:
+class TextAnalyzer(ServesModels):
     """``sentiment``/``emotion``/``classify(texts)`` -> ``{"model": ref, "results": [...]}``."""
 
     def __init__(self, args: dict[str, Any]) -> None:

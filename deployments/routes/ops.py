@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from deployments.deps import Reader, State
@@ -27,7 +26,7 @@ async def readyz(request: Request) -> Response | dict[str, Any]:
     state = getattr(request.app.state, "gateway", None)
     if state is None:
         return Response('{"status": "loading"}', status_code=503, media_type="application/json")
-    return await run_in_threadpool(readiness, state)
+    return await readiness(state)
 
 
 @router.get("/metrics")

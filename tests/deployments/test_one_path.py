@@ -51,6 +51,12 @@ def client(own_registry: Path, tmp_path: Path, api_keys) -> Iterator[TestClient]
         yield c
 
 
+def exported() -> str:
+    from deployments.observability import metrics_response
+
+    return metrics_response().body.decode()
+
+
 def offline(registry: Path, k: int) -> list[list[str]]:
     model = load_model(Registry(str(registry)).local_path("hybrid@production"))
     recs = model.recommend(USERS, k=k, filters=Filters())
@@ -102,8 +108,7 @@ def test_a_refused_reload_is_explained_everywhere(client, own_registry: Path, de
     assert ready["refused"]["recommendations"].startswith("model: wanted v3, serving v1")
     models = client.get("/v1/models", headers=R).json()
     assert models["model"]["version"] == 1 and "because" in models["reload"]["refused"]
-    metrics = client.get("/metrics").text
-    assert 'entertainai_model_reload_refused{deployment="Gateway"} 1.0' in metrics
+    assert 'entertainai_model_reload_refused{deployment="Gateway"} 1.0' in exported()
     caplog.clear()
     with caplog.at_level(logging.WARNING):
         assert state.reload_if_changed() is False  # not retried: nothing new to say
@@ -111,9 +116,7 @@ def test_a_refused_reload_is_explained_everywhere(client, own_registry: Path, de
     registry.set_alias("hybrid", "production", 2)  # a good version clears it
     assert state.reload_if_changed() is True
     assert client.get("/readyz").json()["refused"] == {}
-    assert 'entertainai_model_reload_refused{deployment="Gateway"} 0.0' in client.get(
-        "/metrics"
-    ).text
+    assert 'entertainai_model_reload_refused{deployment="Gateway"} 0.0' in exported()
 
 
 def test_readyz_lists_missing_models_with_the_command_that_trains_them(client):
@@ -132,3 +135,29 @@ def test_serve_refuses_a_missing_recommender_in_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1
     assert "hybrid@production is not in the registry" in err and "make run" in err
+
+
+def test_readyz_shows_a_capability_refusing_a_version(client, own_registry: Path):
+    from deployments.capability import InProcessHandle, ModelSlots, ServesModels
+    from entertainai.errors import ArtifactError
+
+    registry = Registry(str(own_registry))
+    registry.set_alias("hybrid", "staging", 1)
+
+    def loader(path: str):
+        if path.rstrip("/").endswith("2"):
+            raise ArtifactError("hybrid@2: safetensors header is corrupt")
+        return load_model(path)
+
+    class Fake(ServesModels):
+        models = ModelSlots(str(own_registry), {"text": "hybrid@staging"}, loader=loader,
+                            reload_interval_s=0)  # fmt: skip
+
+    fake = Fake()
+    fake.models.get("text")
+    registry.set_alias("hybrid", "staging", 2)
+    fake.models.get("text")  # refused: keeps v1
+    client.app.state.gateway.capabilities["generate_text"] = InProcessHandle(fake)
+    refused = client.get("/readyz").json()["refused"]
+    assert refused["generate_text/text"].startswith("wanted v2, serving v1, because")
+    assert "corrupt" in refused["generate_text/text"]
