@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from entertainai.cli import (
     data_cmd,
+    events_cmd,
     generate_image_cmd,
     generate_music_cmd,
     generate_text_cmd,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmd.add_parser(commands)
     train = recommend_cmd.add_parsers(commands)
     serve_cmd.add_parser(commands)
+    events_cmd.add_parser(commands)
     generate = commands.add_parser(
         "generate", help="generate text, images, style transfers, melodies or audio"
     ).add_subparsers(dest="generate_command", required=True, metavar="KIND")

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from entertainai.registry import Registry, default_root
-
-if TYPE_CHECKING:
-    from entertainai.serving.service import ServiceConfig
-
-# The Serve config shipped beside the package (an editable or source install).
-SHIPPED_SERVE_CONFIG = Path(__file__).resolve().parents[2] / "deployments" / "serve_config.yaml"
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -96,30 +88,8 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def serving_config(path: str | None) -> ServiceConfig:
-    """The refs the Serve graph serves, from its config file's ``args`` (defaults if absent)."""
-    import yaml
-
-    from entertainai.errors import InputError
-    from entertainai.serving.service import ServiceConfig
-
-    file = Path(path) if path else SHIPPED_SERVE_CONFIG
-    if not file.exists():
-        if path:
-            raise InputError(f"{path}: no such Serve config")
-        return ServiceConfig()
-    try:
-        app = (yaml.safe_load(file.read_text()) or {}).get("applications", [{}])[0]
-    except yaml.YAMLError as exc:
-        raise InputError(f"{file}: not valid YAML ({exc})") from None
-    args = app.get("args", {}) or {}
-    return ServiceConfig(
-        model=args.get("model", ServiceConfig.model), trending=args.get("trending")
-    )
-
-
 def run_promote(args: argparse.Namespace) -> int:
-    from entertainai.serving.promotion import check_promotion
+    from entertainai.serving.promotion import check_promotion, serving_config
 
     registry = Registry(args.registry)
     if not args.force:

@@ -19,6 +19,10 @@ dataset (:mod:`entertainai.data.dataset` layout) by :meth:`EventLog.compact`; on
 segment, named after it, so re-running a compaction that crashed half-way overwrites rather
 than duplicates, and the logs of several replicas can share one dataset. Their compactions
 must not run at the same time, though: each rewrites the dataset's manifest.
+
+:func:`read_committed` reads a log without opening it (no lock, nothing written): what an
+exporter on another process or node uses while the replica keeps appending
+(:mod:`entertainai.serving.export`).
 """
 
 from __future__ import annotations
@@ -363,6 +367,54 @@ def _row_count(folder: Location) -> int:
             with folder.fs.open_input_file(folder.join(name).path) as f:
                 total += pq.ParquetFile(f).metadata.num_rows
     return total
+
+
+# --------------------------------------------------------------------------- read-only access
+
+
+def is_log_dir(loc: Location) -> bool:
+    """Whether ``loc`` holds an event log (written by :class:`EventLog`, open or not)."""
+    return loc.join(LOG_INFO).exists() or loc.join(SEGMENTS).is_dir()
+
+
+def read_committed(directory: str | os.PathLike[str] | Location) -> pa.Table:
+    """Every committed event of one log, as an interactions table, without opening the log.
+
+    Takes no lock and writes nothing, so it is safe beside the replica appending to the log
+    (local path or any pyarrow URI): a batch is read only once its commit line is there, an
+    erasure's atomic rewrite is seen whole or not at all. Events already compacted are read
+    from the Parquet parts ``compacted.json`` lists. ``compacted.json`` is read after the
+    segments, so an event a concurrent compaction moves is read at least once; one read twice
+    (segment and part) is the same row twice, for the caller to deduplicate.
+    """
+    loc = directory if isinstance(directory, Location) else resolve(directory)
+    segdir = loc.join(SEGMENTS)
+    names = sorted((n for n in segdir.listdir() if _SEGMENT_RE.match(n)), key=_segment_number)
+    tables = []
+    for name in names:
+        try:
+            data = segdir.join(name).read_bytes()
+        except FileNotFoundError:  # compacted since the listing: read from its part below
+            continue
+        events = _scan(data, f"{segdir.join(name)}").events
+        if events:
+            tables.append(_to_table(events))
+    marker = loc.join(COMPACTED)
+    if marker.exists():
+        try:
+            entries = json.loads(marker.read_bytes())["segments"].values()
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ArtifactError(f"{marker}: unreadable ({exc})") from None
+        for entry in entries:
+            if not entry.get("part"):
+                continue  # a segment that held no events
+            part = resolve(entry["dataset"]).join(entry["part"])
+            try:
+                with part.fs.open_input_file(part.path) as f:
+                    tables.append(schemas.conform(pq.read_table(f), "interactions"))
+            except FileNotFoundError:
+                log.warning("event log %s: compacted part %s is missing; skipped", loc, part)
+    return pa.concat_tables(tables) if tables else schemas.empty("interactions")
 
 
 # --------------------------------------------------------------------------- the log

@@ -6,10 +6,34 @@ would refuse is refused at the command line, in one line, before anything change
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from entertainai.errors import EntertainAIError, InputError
 from entertainai.model import MODEL_KINDS, load_model
 from entertainai.registry import Registry
 from entertainai.serving.service import ServiceConfig, check_servable
+
+# The Serve config shipped beside the package (an editable or source install).
+SHIPPED_SERVE_CONFIG = Path(__file__).resolve().parents[2] / "deployments" / "serve_config.yaml"
+
+
+def serving_config(path: str | None) -> ServiceConfig:
+    """The refs the Serve graph serves, from its config file's ``args`` (defaults if absent)."""
+    import yaml
+
+    file = Path(path) if path else SHIPPED_SERVE_CONFIG
+    if not file.exists():
+        if path:
+            raise InputError(f"{path}: no such Serve config")
+        return ServiceConfig()
+    try:
+        app = (yaml.safe_load(file.read_text()) or {}).get("applications", [{}])[0]
+    except yaml.YAMLError as exc:
+        raise InputError(f"{file}: not valid YAML ({exc})") from None
+    args = app.get("args", {}) or {}
+    return ServiceConfig(
+        model=args.get("model", ServiceConfig.model), trending=args.get("trending")
+    )
 
 
 def family(kind: str) -> str:

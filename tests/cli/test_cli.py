@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -17,27 +18,26 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """Every command path of the parser, walked (so a new command cannot be forgotten)."""
+    yield prefix
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from command_paths(sub, (*prefix, name))
+
+
 def test_every_command_has_help(capsys):
-    for argv in (
-        [],
-        ["data"],
-        ["data", "load"],
-        ["data", "describe"],
-        ["models"],
-        ["models", "list"],
-        ["models", "show"],
-        ["models", "promote"],
-        ["models", "rollback"],
-        ["models", "delete"],
-        ["train", "recommender"],
-        ["evaluate", "recommenders"],
-        ["recommend"],
-        ["serve"],
-    ):
+    from entertainai.cli.main import build_parser
+
+    paths = list(command_paths(build_parser()))
+    assert len(paths) > 30 and ("models", "promote") in paths and ("serve",) in paths
+    for argv in paths:
         with pytest.raises(SystemExit) as exit_info:
             main([*argv, "--help"])
-        assert exit_info.value.code == 0
-        assert "usage: entertainai" in capsys.readouterr().out
+        assert exit_info.value.code == 0, argv
+        out = capsys.readouterr().out
+        assert out.startswith("usage: entertainai") and len(out.splitlines()) > 2, argv
 
 
 def test_data_load_and_describe(demo: Path, capsys):
