@@ -2,6 +2,7 @@
 
     python -m train.forecast --data data/demo --level genre --horizon 7 --out runs/forecast
     python -m train.forecast --data series.csv --horizon 14 --out runs/forecast
+    python -m train.forecast --data views.csv --horizon 365 --gaps missing --interval 0.8
     ray job submit --working-dir . -- python -m train.forecast --data /abs/demo --level item
 
 Each task backtests, chooses and forecasts a chunk of series (core:
@@ -22,7 +23,9 @@ from typing import Any
 import ray
 
 from entertainai.analytics.forecast import (
+    YEARLY_CHOICES,
     ForecastConfig,
+    describe,
     forecast_many,
     summary,
     trending_soon,
@@ -48,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     series = series_from_path(absolute(args.data), level=args.level, freq=args.freq, gaps=args.gaps)
     if args.smoke_test or args.max_series:
         series = sorted(series, key=lambda s: -s.values.sum())[: args.max_series or 3]
-    config = ForecastConfig(horizon=args.horizon, level=args.interval)
+    config = ForecastConfig(
+        horizon=args.horizon, level=args.interval, yearly=YEARLY_CHOICES[args.yearly]
+    )
     init_ray(args.address, args.num_cpus)
     chunks = [series[i : i + args.chunk_size] for i in range(0, len(series), args.chunk_size)]
     log.info("%d series in %d Ray tasks", len(series), len(chunks))
@@ -71,11 +76,9 @@ def run(args: argparse.Namespace) -> int:
         if t.flagged
     ]
     (out / "trending.json").write_text(json.dumps(trending, indent=2))
-    s = report["summary"]
     print(
-        f"{s['n_series']} series: chosen sMAPE {s['chosen_smape']:.2f} MASE {s['chosen_mase']:.3f} "
-        f"coverage {s['chosen_coverage']:.2f} vs seasonal naive sMAPE {s['naive_smape']:.2f} "
-        f"MASE {s['naive_mase']:.3f}; {len(trending)} trending soon; wrote {out}"
+        f"{len(done)} series, horizon {args.horizon}: {describe(report['summary'])}; "
+        f"{len(trending)} trending soon; wrote {out}"
     )
     return 0
 
@@ -85,8 +88,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="ds,y[,unique_id] file or dataset dir")
     parser.add_argument("--level", default="platform", choices=["platform", "genre", "item"])
     parser.add_argument("--freq", default="D", choices=["D", "h"])
-    parser.add_argument("--gaps", default="error", choices=["error", "zero", "interpolate"])
+    parser.add_argument(
+        "--gaps",
+        default="error",
+        choices=["error", "zero", "interpolate", "missing"],
+        help="missing steps: refuse, count as 0, interpolate, or leave missing (fitted around)",
+    )
     parser.add_argument("--horizon", type=int, default=7)
+    parser.add_argument(
+        "--yearly",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="yearly seasonality (auto: daily series with a year of history before each origin)",
+    )
     parser.add_argument("--interval", type=float, default=0.9, help="nominal coverage")
     parser.add_argument("--chunk-size", type=int, default=8, help="series per Ray task")
     parser.add_argument("--max-series", type=int, default=None, help="the N busiest series")

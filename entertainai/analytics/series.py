@@ -10,7 +10,12 @@ strict rules so a forecast never silently runs on garbage:
 * the frequency is inferred per series: ``D`` when every timestamp is at midnight and steps are
   whole days, else ``h`` when they are whole hours; anything else is refused.
 * gaps (missing steps on that grid) follow ``gaps``: ``"error"`` (the default: name the first
-  missing timestamp), ``"zero"`` (count data: nothing happened) or ``"interpolate"`` (linear).
+  missing timestamp), ``"zero"`` (count data: nothing happened), ``"interpolate"`` (linear) or
+  ``"missing"`` (kept as NaN: the forecaster fits around them, which a multi-day outage needs:
+  zeros would plant a fake dip and a straight line would erase the weekly shape).
+
+:func:`demo_daily_series` makes multi-year daily series with planted weekly and yearly
+seasonality, trend, noise and gaps, for tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from entertainai.errors import InputError
 log = logging.getLogger(__name__)
 
 Freq = Literal["D", "h"]
-Gaps = Literal["error", "zero", "interpolate"]
+Gaps = Literal["error", "zero", "interpolate", "missing"]
 Level = Literal["platform", "genre", "item"]
 
 STEP: dict[str, np.timedelta64] = {"D": np.timedelta64(1, "D"), "h": np.timedelta64(1, "h")}
@@ -39,7 +44,7 @@ PLATFORM = "platform"
 
 @dataclass(frozen=True)
 class Series:
-    """One regular series: ``values[i]`` is the value at ``start + i * step``."""
+    """One regular series: ``values[i]`` is the value at ``start + i * step`` (NaN: missing)."""
 
     uid: str
     start: np.datetime64  # datetime64[s], UTC
@@ -169,10 +174,13 @@ def regularize(
             missing = ds[0] + (position[first] + 1) * step
             raise InputError(
                 f"series {uid!r} has {n - len(ds)} missing step(s) on its {freq!r} grid, "
-                f"first at {missing}; fill them or pass gaps='zero' or 'interpolate'",
+                f"first at {missing}; fill them or pass gaps='zero', 'interpolate' or 'missing'",
                 location=where,
             )
-        values = np.zeros(n) if gaps == "zero" else np.interp(np.arange(n), position, y)
+        if gaps == "interpolate":
+            values = np.interp(np.arange(n), position, y)
+        else:
+            values = np.zeros(n) if gaps == "zero" else np.full(n, np.nan)
         values[position] = y
     else:
         values = y.astype(np.float64)
@@ -310,12 +318,17 @@ def series_from_payload(payload: list[dict], *, gaps: Gaps = "error") -> list[Se
 
 
 def series_table(series: list[Series]) -> pa.Table:
-    """Long ``unique_id, ds, y`` table (the file format :func:`load_series` reads)."""
+    """Long ``unique_id, ds, y`` table (the file format :func:`load_series` reads); missing
+    steps are left out, as in the file they came from (read back with ``gaps="missing"``)."""
+    kept = [np.isfinite(s.values) for s in series]
     return pa.table(
         {
-            "unique_id": [s.uid for s in series for _ in range(len(s))],
-            "ds": pa.array(np.concatenate([s.index for s in series]), pa.timestamp("s", tz="UTC")),
-            "y": np.concatenate([s.values for s in series]),
+            "unique_id": [s.uid for s, k in zip(series, kept, strict=True) for _ in range(k.sum())],
+            "ds": pa.array(
+                np.concatenate([s.index[k] for s, k in zip(series, kept, strict=True)]),
+                pa.timestamp("s", tz="UTC"),
+            ),
+            "y": np.concatenate([s.values[k] for s, k in zip(series, kept, strict=True)]),
         }
     )
 
@@ -330,3 +343,112 @@ def series_from_path(
         ds = Dataset.open(path)
         return series_from_interactions(ds.interactions, ds.items, level=level, freq=freq)
     return load_series(path, gaps=gaps)
+
+
+# ---- demo series with planted seasonality ---------------------------------------------------
+
+YEAR_DAYS = 365.25  # the period of yearly seasonality on a daily grid
+
+
+@dataclass(frozen=True)
+class DemoSeriesConfig:
+    """A multi-year daily series with planted structure, for tests and benchmarks.
+
+    ``"planted"``: ``level`` with a linear ``trend`` (share of level per year), a weekly pattern
+    peaking on Saturday, a yearly shape of two harmonics (highs in late January and early
+    June, a low in October) and Gaussian ``noise``; amplitudes are shares of ``level``.
+    ``"realistic"``: log page views of a sports page (``level`` etc. unused): an in-season
+    plateau from September to February with a late-January playoff spike whose size and date
+    move from year to year, a trend whose slope changes, a wandering level, autocorrelated
+    noise and news spikes: a series on which last year's value is a strong forecast. Both lose
+    ``gap_share`` of their days (NaN): half as single days, half as week-long outages.
+    """
+
+    years: float = 4.0
+    kind: Literal["planted", "realistic"] = "planted"
+    start: str = "2022-01-01"
+    level: float = 1000.0
+    trend: float = 0.08
+    weekly: float = 0.1
+    yearly: float = 0.25
+    noise: float = 0.04
+    gap_share: float = 0.02
+    uid: str = "demo"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 14 / YEAR_DAYS <= self.years <= 50:
+            raise InputError(f"years must be in [0.04, 50], got {self.years}", location="years")
+        if not 0 <= self.gap_share <= 0.5:
+            raise InputError(f"gap_share must be in [0, 0.5], got {self.gap_share}")
+
+
+def demo_daily_series(config: DemoSeriesConfig = DemoSeriesConfig()) -> tuple[Series, np.ndarray]:
+    """(the series, NaN on its gap days; the noise-free planted signal on every day)."""
+    rng = np.random.default_rng(config.seed)
+    n = round(config.years * YEAR_DAYS)
+    days = np.datetime64(config.start, "D") + np.arange(n)
+    weekday = (days.astype(np.int64) + 3) % 7  # 0 = Monday: 1970-01-01 was a Thursday
+    doy = (days - days.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
+    if config.kind == "planted":
+        signal, noise = _planted(config, n, weekday, doy, rng)
+    elif config.kind == "realistic":
+        signal, noise = _realistic(n, days, weekday, doy, rng)
+    else:
+        raise InputError(f"unknown kind {config.kind!r}; expected planted or realistic")
+    values = signal + noise
+    k = round(config.gap_share * n)
+    missing = np.zeros(n, dtype=bool)
+    missing[rng.choice(np.arange(1, n - 1), min(k // 2, n - 2), replace=False)] = True
+    for first in rng.integers(1, max(2, n - 8), size=round((k - k // 2) / 7)):
+        missing[first : first + 7] = True
+    missing[[0, -1]] = False  # the series starts and ends on an observed day
+    values[missing] = np.nan
+    return Series(config.uid, days[0].astype("datetime64[s]"), "D", values), signal
+
+
+def _planted(
+    c: DemoSeriesConfig, n: int, weekday: np.ndarray, doy: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    week = np.array([-0.4, -0.5, -0.4, -0.2, 0.2, 0.8, 0.5])
+    phase = 2 * np.pi * doy / YEAR_DAYS
+    shape = (
+        1
+        + c.trend * np.arange(n) / YEAR_DAYS
+        + c.weekly * (week - week.mean())[weekday] / 0.5
+        + c.yearly * (np.sin(phase) + 0.5 * np.cos(2 * phase))
+    )
+    return c.level * shape, c.level * c.noise * rng.normal(size=n)
+
+
+def _realistic(
+    n: int, days: np.ndarray, weekday: np.ndarray, doy: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    def sigmoid(x: np.ndarray) -> np.ndarray:
+        return 1 / (1 + np.exp(-x))
+
+    # The season runs over New Year: index it by the year it started in.
+    season = days.astype("datetime64[Y]").astype(np.int64) - (doy < 183)
+    season -= season.min()
+    n_seasons = int(season.max()) + 1
+    amplitude = 0.7 * (1 + 0.2 * rng.normal(size=n_seasons))
+    in_season = np.where(doy >= 183, sigmoid((doy - 245) / 5), sigmoid((38 - doy) / 5))
+    playoff_day = 28 + rng.integers(-4, 5, size=n_seasons)
+    playoff_size = 0.9 * (1 + 0.3 * rng.normal(size=n_seasons))
+    jan = np.where(doy < 183, doy, doy - 365)  # days after New Year of the season's end
+    spikes = playoff_size[season] * np.exp(-0.5 * ((jan - playoff_day[season]) / 6) ** 2)
+    spikes += 1.0 * np.exp(-0.5 * ((jan - playoff_day[season] - 9) / 1.5) ** 2)
+    week = np.array([0.12, -0.02, -0.05, -0.05, -0.08, -0.1, 0.18])
+    slopes = rng.normal(0.1, 0.25, size=n // 200 + 1) / YEAR_DAYS
+    trend = np.cumsum(slopes[np.arange(n) // 200])
+    signal = 8 + trend + amplitude[season] * in_season + spikes + (0.4 + in_season) * week[weekday]
+    wander = np.cumsum(rng.normal(0, 0.008, size=n))
+    ar = np.zeros(n)
+    shocks = rng.normal(0, 0.12, size=n)
+    for t in range(1, n):
+        ar[t] = 0.6 * ar[t - 1] + shocks[t]
+    news = np.zeros(n)
+    for day in rng.integers(0, n, size=rng.poisson(5 * n / YEAR_DAYS)):
+        decay = np.exp(-np.arange(n - day) / 2)
+        news[day:] += rng.uniform(0.4, 1.5) * decay
+    return signal, wander + ar + news

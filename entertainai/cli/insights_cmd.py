@@ -71,8 +71,19 @@ def register(
     fc.add_argument("--horizon", type=int, default=7, help="steps to forecast")
     fc.add_argument("--level", default="platform", choices=["platform", "genre", "item"])
     fc.add_argument("--freq", default="D", choices=["D", "h"], help="grid for a dataset")
-    fc.add_argument("--gaps", default="error", choices=["error", "zero", "interpolate"])
+    fc.add_argument(
+        "--gaps",
+        default="error",
+        choices=["error", "zero", "interpolate", "missing"],
+        help="missing days: refuse, count as 0, interpolate, or leave missing (fitted around)",
+    )
     fc.add_argument("--interval", type=float, default=0.9, help="nominal interval coverage")
+    fc.add_argument(
+        "--yearly",
+        default="auto",
+        choices=["auto", "on", "off"],
+        help="yearly seasonality (auto: daily series with a year of history before each origin)",
+    )
     fc.add_argument("--out", required=True, help="forecast rows (.csv/.parquet/.jsonl)")
     fc.add_argument("--report", help="backtest report JSON (default: OUT with .backtest.json)")
     fc.set_defaults(handler=run_forecast)
@@ -136,11 +147,19 @@ def _segment_fit_args(parser: argparse.ArgumentParser, registry_help: str) -> No
 def run_forecast(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from entertainai.analytics.forecast import ForecastConfig, forecast, summary
+    from entertainai.analytics.forecast import (
+        YEARLY_CHOICES,
+        ForecastConfig,
+        describe,
+        forecast,
+        summary,
+    )
     from entertainai.analytics.series import series_from_path
 
     series = series_from_path(args.series, level=args.level, freq=args.freq, gaps=args.gaps)
-    config = ForecastConfig(horizon=args.horizon, level=args.interval)
+    config = ForecastConfig(
+        horizon=args.horizon, level=args.interval, yearly=YEARLY_CHOICES[args.yearly]
+    )
     results = []
     for s in tqdm(series, desc="series", unit="series", disable=len(series) < 5):
         try:
@@ -151,12 +170,9 @@ def run_forecast(args: argparse.Namespace) -> int:
     report_path = Path(args.report or str(out.with_suffix("")) + ".backtest.json")
     report = {"summary": summary(results), "series": [r.report() for r in results]}
     report_path.write_text(json.dumps(report, indent=2))
-    s = report["summary"]
     print(
-        f"{len(results)} series, horizon {args.horizon}: chosen sMAPE {s['chosen_smape']:.2f} "
-        f"MASE {s['chosen_mase']:.3f} coverage {s['chosen_coverage']:.2f} (nominal "
-        f"{args.interval}) vs seasonal naive sMAPE {s['naive_smape']:.2f} MASE "
-        f"{s['naive_mase']:.3f}; wrote {out} and {report_path}"
+        f"{len(results)} series, horizon {args.horizon}: {describe(report['summary'])}; "
+        f"wrote {out} and {report_path}"
     )
     return 0
 

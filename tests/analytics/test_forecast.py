@@ -1,4 +1,5 @@
-"""Forecasting: planted weekly seasonality is beaten vs seasonal naive, intervals, errors."""
+"""Forecasting: planted weekly and yearly seasonality beat the naive baselines, gaps,
+intervals, short histories, errors."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ import pytest
 
 from entertainai.analytics.forecast import (
     ForecastConfig,
+    fill_gaps,
     forecast,
     interval_offsets,
+    last_year_naive,
     mase_scale,
+    plan,
     seasonal_naive,
     smape,
     trending_soon,
 )
-from entertainai.analytics.series import Series
+from entertainai.analytics.series import DemoSeriesConfig, Series, demo_daily_series
 from entertainai.errors import InputError
+
+# The fast candidates with and without yearly terms (Holt-Winters and gbm take seconds a year
+# ahead on years of history; the yearly claims are about these three).
+YEARLY = ("seasonal_naive", "last_year_naive", "fourier")
+YEAR_AHEAD = ForecastConfig(horizon=365, level=0.8, models=YEARLY)
 
 START = np.datetime64("2026-01-01T00:00:00", "s")
 
@@ -34,6 +43,10 @@ def test_metrics():
     errors = np.random.default_rng(0).normal(0, 1, (20, 5))
     lo, hi = interval_offsets(errors, 0.9)
     assert (lo < 0).all() and (hi > 0).all() and np.all(np.diff(hi) >= -1e-12)
+    errors[3, 2] = errors[:, 4] = np.nan  # missing actuals, one step never observed
+    lo, hi = interval_offsets(errors, 0.9)
+    assert np.isfinite(lo).all() and np.isfinite(hi).all() and np.all(np.diff(hi) >= -1e-12)
+    assert smape(np.array([np.nan, 100.0]), np.array([5.0, 100.0])) == 0.0
 
 
 def test_chosen_model_beats_seasonal_naive_on_noisy_seasonality():
@@ -74,3 +87,95 @@ def test_trending_soon_flags_the_ramp_not_the_flat_series():
     trends = {t.uid: t for t in trending_soon([flat, ramp])}
     assert trends["ramp"].flagged and not trends["flat"].flagged
     assert trends["ramp"].lift > trends["flat"].lift
+
+
+# ---- yearly seasonality, gaps, long horizons ------------------------------------------------
+
+
+def year_ahead(seed: int = 0, **kw) -> tuple[Series, np.ndarray, np.ndarray]:
+    """A planted four-year demo series: (the first three years, the fourth, its signal)."""
+    series, signal = demo_daily_series(DemoSeriesConfig(seed=seed, **kw))
+    return series.head(len(series) - 365), series.values[-365:], signal[-365:]
+
+
+def mae(actual: np.ndarray, forecast: np.ndarray) -> float:
+    observed = np.isfinite(actual)
+    return float(np.abs(actual - forecast)[observed].mean())
+
+
+def test_yearly_seasonality_is_recovered_a_year_ahead():
+    history, actual, signal = year_ahead()
+    result = forecast(history, YEAR_AHEAD)
+    assert result.yearly and result.model == "fourier" and result.n_origins == 5
+    last_year = mae(actual, last_year_naive(history.values, 7, 365))
+    weekly = mae(actual, seasonal_naive(history.values, 7, 365))
+    # On held-out data and in the backtest, the yearly model beats both baselines.
+    assert mae(actual, result.mean) < 0.7 * last_year and mae(actual, result.mean) < 0.5 * weekly
+    chosen = result.score("fourier")
+    assert chosen.mae < 0.7 * result.score("last_year_naive").mae
+    assert chosen.mae < 0.5 * result.score("seasonal_naive").mae
+    # What it forecasts is the planted signal (noise sd 40), not last year's noise.
+    assert mae(signal, result.mean) < 15
+    # Blind to the year, no candidate gets near last year's value: the claim above can fail.
+    blind = forecast(history, ForecastConfig(horizon=365, models=YEARLY, yearly=False))
+    assert not blind.yearly and "last_year_naive" not in {s.model for s in blind.scores}
+    assert mae(actual, blind.mean) > 1.3 * last_year
+
+
+def test_gaps_are_fitted_around():
+    history, actual, _ = year_ahead(gap_share=0.15)  # incl. week-long outages
+    values = history.values.copy()
+    values[-3:] = np.nan  # the last days before the forecast are missing too
+    history = Series(history.uid, history.start, "D", values)
+    assert np.isnan(values).mean() > 0.1 and np.isnan(actual).any()
+    result = forecast(history, YEAR_AHEAD)
+    assert result.model == "fourier"
+    for a in (result.mean, result.lower, result.upper):
+        assert np.isfinite(a).all()
+    assert all(np.isfinite([s.mae, s.mase, s.smape, s.coverage]).all() for s in result.scores)
+    assert mae(actual, result.mean) < 0.7 * mae(actual, last_year_naive(values, 7, 365))
+    (trend,) = trending_soon([history])
+    assert np.isfinite(trend.lift) and not trend.flagged
+    # Models on a full grid see a gap filled with the season before it.
+    y = np.array([1, 2, 3, 4, 5, 6, np.nan, np.nan, np.nan, np.nan, 11.0])
+    assert fill_gaps(y, 3).tolist() == [1, 2, 3, 4, 5, 6, 4, 5, 6, 4, 11]
+    with pytest.raises(InputError, match="mostly missing"):
+        forecast(Series("s", START, "D", np.r_[1.0, np.full(60, np.nan), 1.0]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_interval_coverage_is_near_nominal_a_year_ahead(seed: int):
+    history, actual, _ = year_ahead(seed)
+    result = forecast(history, YEAR_AHEAD)
+    observed = np.isfinite(actual)
+    inside = ((actual >= result.lower) & (actual <= result.upper))[observed].mean()
+    assert 0.7 <= inside <= 0.9  # nominal 0.8, on a year of held-out days
+    assert 0.7 <= result.score(result.model).coverage <= 0.9  # the backtest's own estimate
+    assert np.all(np.diff(result.upper - result.lower) >= -1e-9)  # wider further out
+
+
+def test_short_history_falls_back_to_weekly_models():
+    series, _ = demo_daily_series(DemoSeriesConfig(years=400 / 365.25))
+    result = forecast(series, ForecastConfig(horizon=30))  # every model, default settings
+    assert not result.yearly and len(result.mean) == 30 and np.isfinite(result.mean).all()
+    weekly_models = {"seasonal_naive", "holt_winters", "gbm", "fourier"}
+    assert {s.model for s in result.scores} == weekly_models
+    with pytest.raises(InputError, match="yearly seasonality: series too short"):
+        forecast(series, ForecastConfig(horizon=30, yearly=True))
+    # A year ahead on 400 days: the origins move closer (a week apart, the closest allowed;
+    # four fit) and see too little for the regression, but the forecast still comes.
+    result = forecast(series, ForecastConfig(horizon=365, models=YEARLY))
+    assert not result.yearly and result.n_origins == 4 and len(result.mean) == 365
+    assert result.model == "seasonal_naive" and np.isfinite(result.upper).all()
+    # A year and a half: yearly terms on, the origins seeing one year each.
+    series, _ = demo_daily_series(DemoSeriesConfig(years=1.5))
+    p = plan(series, ForecastConfig(horizon=90))
+    assert p.year == 365.25 and len(p.cuts) == 5 and min(p.cuts) >= 378
+
+
+def test_origins_of_long_histories_see_two_years():
+    series, _ = demo_daily_series(DemoSeriesConfig(years=6))
+    p = plan(series, YEAR_AHEAD)
+    assert len(p.cuts) == 5 and min(p.cuts) >= 730 and max(p.cuts) == len(series) - 365
+    with pytest.raises(InputError, match="yearly seasonality needs a daily series"):
+        plan(Series("h", START, "h", np.ones(24 * 60)), ForecastConfig(yearly=True))

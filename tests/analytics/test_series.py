@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from entertainai.analytics.series import load_series, series_from_interactions, series_table
+from entertainai.analytics.series import (
+    DemoSeriesConfig,
+    demo_daily_series,
+    load_series,
+    series_from_interactions,
+    series_table,
+)
 from entertainai.data.dataset import Dataset
 from entertainai.errors import InputError
 
@@ -56,6 +62,10 @@ def test_gap_rules(tmp_path: Path):
     path = write(tmp_path, "ds,y\n2026-01-01,1\n2026-01-04,4\n")
     assert load_series(path, gaps="zero")[0].values.tolist() == [1, 0, 0, 4]
     assert load_series(path, gaps="interpolate")[0].values.tolist() == [1, 2, 3, 4]
+    (kept,) = load_series(path, gaps="missing")
+    np.testing.assert_array_equal(kept.values, [1, np.nan, np.nan, 4])
+    # Written back, the missing days are left out again, so the file reads back the same.
+    assert series_table([kept]).column("y").to_pylist() == [1.0, 4.0]
 
 
 def test_parquet_roundtrip_and_limits(tmp_path: Path):
@@ -83,3 +93,34 @@ def test_series_from_interactions_add_up(demo_dir: Path):
     )
     np.testing.assert_array_equal(platform.values, np.sum([g.values for g in genres], axis=0))
     assert len(platform) == 60 and items[0].freq == "h" and len(items[0]) == 24 * 60
+
+
+def test_demo_daily_series_plants_weekly_and_yearly_seasonality():
+    series, signal = demo_daily_series(DemoSeriesConfig(years=4, gap_share=0.05))
+    y = series.values
+    assert len(series) == 1461 and series.freq == "D"
+    assert str(series.index[0]) == "2022-01-01T00:00:00"
+    missing = np.isnan(y)
+    assert 0.03 < missing.mean() < 0.07 and not missing[0] and not missing[-1]
+    assert np.convolve(missing, np.ones(7), "valid").max() == 7  # a week-long outage
+    # Model-free: the busiest weekday is the planted Saturday, ...
+    weekday = (series.index.astype("datetime64[D]").astype(np.int64) + 3) % 7
+    by_day = [np.nanmean(y[weekday == d]) for d in range(7)]
+    assert int(np.argmax(by_day)) == 5
+    # ... a year back (52 weeks) predicts far better than half a year back, ...
+    assert np.nanmean(np.abs(y[364:] - y[:-364])) < 0.5 * np.nanmean(np.abs(y[182:] - y[:-182]))
+    # ... and the noise around the signal is the planted 4% of the level.
+    assert np.nanstd(y - signal) == pytest.approx(40, rel=0.1)
+    again, _ = demo_daily_series(DemoSeriesConfig(years=4, gap_share=0.05))
+    np.testing.assert_array_equal(again.values, y)
+
+
+def test_realistic_demo_series_has_a_season():
+    series, _ = demo_daily_series(DemoSeriesConfig(kind="realistic", years=3, seed=1))
+    months = series.index.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    in_season = np.isin(months, [10, 11, 12, 1])
+    y = series.values
+    assert 6 < np.nanmin(y) and np.nanmax(y) < 13  # log page views
+    assert np.nanmean(y[in_season]) - np.nanmean(y[np.isin(months, [5, 6, 7])]) > 0.4
+    with pytest.raises(InputError, match="years"):
+        DemoSeriesConfig(years=0)

@@ -88,4 +88,18 @@ def test_shipped_import_path_is_a_builder_serve_deploy_accepts(tmp_path: Path):
     app = call_user_app_builder_with_args_if_necessary(
         build_app, {**args, "registry": str(tmp_path), "event_dir": None}
     )
-    assert app is not None
+    gateway = app._bound_deployment
+    assert gateway.name == "Gateway" and gateway.init_args[0]["registry"] == str(tmp_path)
+    batch, feed = (a._bound_deployment for a in gateway.init_args[1:])
+    assert (batch.name, feed.name) == ("BatchRecommender", "LiveFeed")
+    # The batch path follows the same curation as the Gateway: it holds the Moderator too.
+    assert batch.init_args[2]._bound_deployment.name == "Moderator"
+    composed = {k: v._bound_deployment.name for k, v in gateway.init_kwargs.items()}
+    assert composed == {
+        "generate_text": "TextGenerator",
+        "generate_image": "ImageGenerator",
+        "generate_music": "MusicGenerator",
+        "analyze_text": "TextAnalyzer",
+        "moderate": "Moderator",
+        "insights": "Insights",
+    }
