@@ -10,7 +10,7 @@ import pytest
 
 from entertainai.data.dataset import Dataset, Manifest
 from entertainai.data.loaders import SOURCE_FORMS, load
-from entertainai.data.loaders.tabular import _assign_lines, _Stream
+from entertainai.data.loaders.files import _assign_lines, _Stream
 from entertainai.errors import InputError
 from tests.data.conftest import GENRES_100K, TAGS_LATEST, MovieLensFixture
 

@@ -22,16 +22,8 @@ import pyarrow.compute as pc
 
 from entertainai.data import schemas
 from entertainai.data.dataset import DatasetWriter
-from entertainai.data.loaders.tabular import (
-    CSV,
-    DOUBLE_COLON,
-    BadRows,
-    Rows,
-    TextFormat,
-    empty_maps,
-    lists,
-    read_text,
-)
+from entertainai.data.loaders.files import CSV, DOUBLE_COLON, TextFormat, read_text
+from entertainai.data.loaders.rows import BadRows, Rows, empty_maps, lists
 from entertainai.errors import InputError
 from entertainai.fs import Location, resolve
 
