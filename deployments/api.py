@@ -1,7 +1,10 @@
-"""The FastAPI application: routers, error mapping, body limits and observability.
+"""The FastAPI application: routers, error mapping, the key gate, body limits and observability.
 
 The same app runs as the Serve ingress (``gateway.py``) and, for the benchmark baseline,
 under plain uvicorn — so both serve exactly the same code.
+
+Without a key only liveness, readiness and the API's description (``/docs``, ``/redoc``,
+``/openapi.json``) answer; ``/metrics`` needs a key with the ``metrics`` scope.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from deployments.routes import (
     recommendations,
     users,
 )
+from deployments.state import GatewayState
 from entertainai.errors import (
     ArtifactError,
     ContentRefused,
@@ -42,6 +46,7 @@ from entertainai.errors import (
     Unauthenticated,
     Unavailable,
 )
+from entertainai.serving.security import RateLimiter, key_from_headers, strip_paths
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +77,12 @@ def error_response(
 
 
 def user_message(exc: Exception) -> str:
-    """The error's own message. An error raised in a composed deployment arrives through its
-    handle as a Ray task error (a subclass of the original, so it maps to the same status)
-    whose ``str`` is the remote traceback: clients get the original message only."""
+    """The error's own message, without server paths. An error raised in a composed deployment
+    arrives through its handle as a Ray task error (a subclass of the original, so it maps to
+    the same status) whose ``str`` is the remote traceback: clients get the original message
+    only. Registry, event-log and catalogue locations are replaced with ``<path>``."""
     cause = getattr(exc, "cause", None)
-    return str(cause if isinstance(cause, BaseException) else exc)
+    return strip_paths(str(cause if isinstance(cause, BaseException) else exc))
 
 
 async def on_core_error(request: Request, exc: Exception) -> JSONResponse:
@@ -105,7 +111,8 @@ async def on_model_error(request: Request, exc: ValidationError) -> JSONResponse
 
 
 async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    return error_response(request, exc.status_code, "http_error", exc.detail)
+    error = "payload_too_large" if exc.status_code == 413 else "http_error"
+    return error_response(request, exc.status_code, error, exc.detail)
 
 
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -115,7 +122,11 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` with 413, counted as they stream in."""
+    """Refuse request bodies over ``max_bytes`` with 413, counted as they stream in.
+
+    A declared length is refused before the app runs. A streamed (chunked) body that grows
+    past the limit raises ``_TooLarge`` from ``receive``: an HTTP exception, so FastAPI's body
+    parsing passes it on as the 413 it is (any other exception there becomes its 400)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -136,7 +147,7 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise _TooLarge
+                raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -162,16 +173,74 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"request body over {max_bytes} bytes")
 
 
 DOCS_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+PUBLIC_PATHS = DOCS_PATHS | {"/healthz", "/readyz"}
+# Paths whose scope the gate checks itself (``deployments/routes/ops.py`` declares /metrics
+# without a key dependency).
+GATED_SCOPES = {"/metrics": "metrics"}
+# Requests without a valid key, per client address: enough for a misconfigured client to see
+# its 401s, not for guessing keys or flooding 401s (each still costs a hash and a response).
+UNAUTHENTICATED_PER_S, UNAUTHENTICATED_BURST, UNAUTHENTICATED_CLIENTS = 10.0, 200, 10_000
 
 
-def create_app(max_body_bytes: int = 1_000_000, *, echo_request_id: bool = True) -> FastAPI:
+class KeyGate:
+    """Refuse a request without a valid API key before anything reads or parses its body
+    (malformed JSON without a key is a 401, not a 422), and throttle such requests per client
+    address. Valid keys never touch this limiter, so a flood of bad keys cannot lock anyone
+    out; behind a proxy every client shares the proxy's address, which only pools the refused.
+    Scopes are checked by the routes' dependencies (``deployments/deps.py``).
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self.limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gateway = getattr(getattr(scope.get("app"), "state", None), "gateway", None)
+        if (
+            scope["type"] == "http"
+            and scope["path"] not in PUBLIC_PATHS
+            and gateway is not None  # still starting: /readyz says so, the routes refuse
+            and gateway.args.require_api_key
+        ):
+            try:
+                self.check(gateway, scope)
+            except (Unauthenticated, PermissionDenied, RateLimited) as exc:
+                response = await on_core_error(Request(scope), exc)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def check(self, gateway: GatewayState, scope: Scope) -> None:
+        """Raise unless the request carries one valid key (and the scope its path needs)."""
+        try:
+            principal = gateway.keys.authenticate(key_from_headers(scope["headers"]))
+            if principal is None:
+                raise Unauthenticated("missing or invalid API key")
+        except Unauthenticated:
+            retry = self.limiter.check((scope.get("client") or ("unknown",))[0])
+            if retry > 0:
+                raise RateLimited(retry) from None
+            raise
+        needed = GATED_SCOPES.get(scope["path"])
+        if needed is not None:
+            principal.require(needed)
+
+
+def create_app(
+    max_body_bytes: int = 1_000_000,
+    *,
+    echo_request_id: bool = True,
+    unauthenticated: RateLimiter | None = None,
+) -> FastAPI:
     """The HTTP API. ``echo_request_id=False`` when the server in front already puts the
-    request id on every response (Ray Serve does), so the header is not sent twice."""
+    request id on every response (Ray Serve does), so the header is not sent twice.
+    ``unauthenticated``: the per-client-address limiter of requests without a valid key."""
     app = FastLaneAPI(
         title="EntertainAI",
         version="1",
@@ -180,6 +249,11 @@ def create_app(max_body_bytes: int = 1_000_000, *, echo_request_id: bool = True)
     )
     app.echo_request_id = echo_request_id
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if unauthenticated is None:
+        unauthenticated = RateLimiter(
+            UNAUTHENTICATED_PER_S, UNAUTHENTICATED_BURST, max_keys=UNAUTHENTICATED_CLIENTS
+        )
+    app.add_middleware(KeyGate, limiter=unauthenticated)  # outside BodyLimit: before any body
     # Added last = outermost: it also sees 413s and auth errors.
     app.add_middleware(Observe, echo_request_id=echo_request_id)
     app.add_exception_handler(EntertainAIError, on_core_error)

@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 
 from deployments.state import GatewayState
 from entertainai.errors import EntertainAIError, Unavailable
-from entertainai.serving.security import SCOPES, Principal
+from entertainai.serving.security import SCOPES, Principal, key_from_headers
 
 
 class RateLimited(EntertainAIError):
@@ -26,16 +26,16 @@ State = Annotated[GatewayState, Depends(get_state)]
 
 def require(scope: str):  # noqa: ANN201 - a FastAPI dependency factory
     def dependency(
+        request: Request,
         state: State,
+        # Declared for the OpenAPI schema; the key itself is read from the raw headers, by
+        # the one rule the fast lane and the key gate use (duplicates refused).
         x_api_key: Annotated[str | None, Header(description="API key")] = None,
-        authorization: Annotated[str | None, Header()] = None,
+        authorization: Annotated[str | None, Header(description="Bearer API key")] = None,
     ) -> Principal:
         if not state.args.require_api_key:
             return Principal("anonymous", frozenset(SCOPES))
-        key = x_api_key
-        if key is None and authorization and authorization.lower().startswith("bearer "):
-            key = authorization[7:].strip()
-        principal = state.keys.require(key, scope)
+        principal = state.keys.require(key_from_headers(request.scope["headers"]), scope)
         retry = state.limiter.check(principal.name)
         if retry > 0:
             raise RateLimited(retry)

@@ -27,6 +27,7 @@ from deployments.observability import LATENCY, REQUESTS
 from deployments.routes.recommendations import user_recommendations
 from deployments.schemas import RecommendationQuery
 from entertainai.errors import EntertainAIError
+from entertainai.serving.security import key_from_headers
 
 PREFIX, SUFFIX = "/v1/users/", "/recommendations"
 ROUTE_PATH = PREFIX + "{user_id}" + SUFFIX
@@ -75,16 +76,17 @@ class FastLaneAPI(FastAPI):
         state = getattr(self.state, "gateway", None)
         if not user_id or "/" in user_id or state is None:
             return None
-        api_key, request_id, has_body = _read_headers(scope["headers"])
+        request_id, has_body = _read_headers(scope["headers"])
         if has_body:
             return None  # a GET with a body: FastAPI applies the body limit
         raw_query: bytes = scope["query_string"]
         try:
             name = None
             if state.args.require_api_key:
-                name = state.keys.require(api_key, "read").name
+                name = state.keys.require(key_from_headers(scope["headers"]), "read").name
             cache = state.service.response_cache
-            body = cache.get(user_id, raw_query)  # a hit's query string was valid before
+            # A hit's query string (or one the cache counts as equivalent) was valid before.
+            body = cache.get(user_id, raw_query)
             if body is None:
                 version = cache.version(user_id)
                 query = RecommendationQuery.model_validate(_query(raw_query))
@@ -99,20 +101,17 @@ class FastLaneAPI(FastAPI):
         return body, request_id or uuid.uuid4().hex.encode()
 
 
-def _read_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, bytes | None, bool]:
-    """(API key, client request id, whether a body is announced) in one pass."""
-    key = bearer = request_id = None
+def _read_headers(headers: list[tuple[bytes, bytes]]) -> tuple[bytes | None, bool]:
+    """(client request id, whether a body is announced) in one pass; the key is read by
+    ``key_from_headers``, the rule every key check shares."""
+    request_id = None
     has_body = False
     for name, value in headers:
-        if name == b"x-api-key":
-            key = value.decode("latin-1")
-        elif name == b"authorization" and value[:7].lower() == b"bearer ":
-            bearer = value[7:].decode("latin-1").strip()
-        elif name == b"x-request-id":
+        if name == b"x-request-id":
             request_id = value
         elif name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
             has_body = True
-    return (key if key is not None else bearer), request_id, has_body
+    return request_id, has_body
 
 
 def _query(raw: bytes) -> dict[str, Any]:

@@ -6,7 +6,9 @@ answers computed synchronously, which neither a disconnect nor a timeout could i
 bookkeeping cost more than the answer. Serve skips both when a request carries
 ``x-request-disconnect-disabled: ?1`` and a non-positive ``x-request-timeout-seconds``; this
 middleware adds them to those GETs only. Streams (text generation) keep their disconnect
-handling and every other request keeps ``request_timeout_s``.
+handling and every other request keeps ``request_timeout_s``. The same headers sent by a
+client are removed from every request first: they are the app's to set, not a client's (any
+client could otherwise switch off the timeout and the disconnect watch on any route).
 
 ``serve_config.yaml`` sets the variable for the Gateway replicas. Without it nothing changes but
 the speed.
@@ -18,6 +20,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 HINTS = [(b"x-request-disconnect-disabled", b"?1"), (b"x-request-timeout-seconds", b"0")]
+HINT_NAMES = frozenset(name for name, _ in HINTS)  # ASGI servers lower-case header names
 
 
 def is_hot_get(scope: Scope) -> bool:
@@ -33,15 +36,18 @@ def is_hot_get(scope: Scope) -> bool:
 
 
 class HotGetHints:
-    """Pure ASGI middleware adding Serve's skip-the-watchers headers to the hot GETs."""
+    """Pure ASGI middleware: drops client-sent hint headers from every request, then adds
+    Serve's skip-the-watchers headers to the hot GETs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if is_hot_get(scope):
-            # Last one wins when Serve reads the headers into a dict: a client can't undo it.
-            scope["headers"] = [*scope["headers"], *HINTS]
+        if scope["type"] in ("http", "websocket"):
+            headers = [h for h in scope["headers"] if h[0] not in HINT_NAMES]
+            if is_hot_get(scope):
+                headers += HINTS
+            scope["headers"] = headers
         await self.app(scope, receive, send)
 
 

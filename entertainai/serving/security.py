@@ -35,7 +35,8 @@ from entertainai.errors import InputError, PermissionDenied, Unauthenticated
 
 log = logging.getLogger(__name__)
 
-SCOPES = ("read", "write-events", "admin")
+# "metrics": Prometheus scrapes /metrics with a key that can read nothing else.
+SCOPES = ("read", "write-events", "admin", "metrics")
 ADMIN = "admin"
 ENV_VAR = "ENTERTAINAI_API_KEYS"
 # Longer "keys" are not ours; refusing them early bounds the hashing work per request.
@@ -171,6 +172,28 @@ class ApiKeyStore:
         return f"ApiKeyStore({len(self._entries)} keys)"
 
 
+def key_from_headers(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """A request's API key from its raw (ASGI) headers: ``x-api-key``, else
+    ``Authorization: Bearer``; None without either.
+
+    Every path that checks keys (the fast lane, the key gate, the FastAPI dependencies) reads
+    them here. Two ``x-api-key`` (or two bearer) headers are refused, not resolved: servers,
+    proxies and frameworks disagree on which copy counts (the fast lane took the last,
+    FastAPI the first), and any choice lets two checks see two different keys.
+    """
+    key = bearer = None
+    for name, value in headers:
+        if name == b"x-api-key":
+            if key is not None:
+                raise Unauthenticated("more than one x-api-key header; send one key")
+            key = value.decode("latin-1")
+        elif name == b"authorization" and value[:7].lower() == b"bearer ":
+            if bearer is not None:
+                raise Unauthenticated("more than one bearer token; send one key")
+            bearer = value[7:].decode("latin-1").strip()
+    return key if key is not None else bearer
+
+
 def parse_env(text: str, *, var: str = ENV_VAR) -> list[KeyEntry]:
     """Parse ``name:scope1+scope2:sha256hex`` or ``name:scopes:plain=KEY``, comma-separated."""
     entries = []
@@ -291,6 +314,10 @@ class RateLimiter:
                 del self._buckets[next(iter(self._buckets))]
             return wait
 
+    def __len__(self) -> int:
+        """Buckets held (at most ``max_keys``)."""
+        return len(self._buckets)
+
 
 # --------------------------------------------------------------------------- redaction
 
@@ -307,6 +334,29 @@ def redact(text: str) -> str:
     """Mask API keys, key hashes and labelled secrets in ``text`` before it is logged."""
     text = _AFTER_LABEL.sub(lambda m: m.group(1) + "***", text)
     return _LONG_TOKEN.sub("***", text)
+
+
+# Where a message names a server-side location: a URI (s3://bucket/..., file:///...), an
+# absolute path of two or more parts, or a relative one (./artifacts/...). The API's own
+# paths (/v1/...) are kept: they tell a client what to do.
+_PATH = re.compile(
+    r"(?<![\w.~/-])(?:[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]*"
+    r"|(?:~|\.{1,2})?/(?!v1/)[^\s'\"/]+/[^\s'\"]*"
+    r"|\.{1,2}/[^\s'\"]+)"
+)
+_TRAILING = ":,;.)]"
+
+
+def strip_paths(text: str) -> str:
+    """Replace server file paths and storage URIs in ``text`` with ``<path>`` (for messages
+    that reach clients: where the registry or the event log lives is not theirs to know)."""
+
+    def hide(match: re.Match[str]) -> str:
+        found = match.group(0)
+        kept = found.rstrip(_TRAILING)
+        return "<path>" + found[len(kept) :]
+
+    return _PATH.sub(hide, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -67,7 +67,7 @@ def test_batch_similar_trending_models_ops(client):
     assert models["model"]["kind"] == "hybrid" and models["model"]["version"] == 1
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=A).text  # a key with the metrics scope
     assert (
         "entertainai_requests_total" in metrics
         and 'entertainai_model_version{name="hybrid",role="model"} 1.0' in metrics
@@ -221,3 +221,150 @@ def test_missing_keys_refuse_to_start(served_registry: Path, monkeypatch):
 
     with pytest.raises(InputError, match="no API keys"):
         GatewayState.build(AppArgs(registry=str(served_registry), event_dir=None))
+
+
+# ---- issue 17: limits clients cannot switch off, and what errors show ---------------------
+
+
+def test_without_a_key_the_body_is_refused_before_it_is_read(client):
+    """Malformed JSON without a key is a 401 (it was a 422: the body was parsed first)."""
+    bad = client.post(
+        "/v1/events", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert bad.status_code == 401 and bad.json()["error"] == "unauthenticated"
+    huge = client.post("/v1/events", content=b"x" * 60_000, headers={"x-api-key": "wrong"})
+    assert huge.status_code == 401
+    # And the body is never read at all: a receive that fails would show.
+    import asyncio
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        raise AssertionError("the body of an unauthenticated request was read")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/events",
+        "raw_path": b"/v1/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"9")],
+        "client": ("10.0.0.9", 1234),
+        "server": ("testserver", 80),
+        "scheme": "http",
+        "http_version": "1.1",
+    }
+    asyncio.run(client.app(scope, receive, send))
+    assert sent[0]["status"] == 401
+
+
+def test_unauthenticated_requests_are_throttled_per_client_with_bounded_state(
+    served_registry: Path, tmp_path: Path, api_keys
+):
+    from entertainai.serving.security import RateLimiter
+
+    args = AppArgs(registry=str(served_registry), event_dir=None)
+    refused = RateLimiter(1.0, 3, max_keys=50)
+    app = create_app(unauthenticated=refused)
+    app.state.gateway = GatewayState.build(args)
+    with TestClient(app) as c:
+        codes = [c.get("/v1/trending").status_code for _ in range(5)]
+        assert codes == [401, 401, 401, 429, 429]
+        r = c.get("/v1/users/u1/recommendations", headers={"x-api-key": "guess"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert c.get("/v1/trending", headers=R).status_code == 200  # a valid key: unaffected
+        assert c.get("/healthz").status_code == 200  # public routes: never throttled
+    with TestClient(app, client=("10.1.2.3", 4000)) as other:
+        assert other.get("/v1/trending").status_code == 401  # its own budget
+    for n in range(200):  # many addresses: the limiter keeps at most max_keys of them
+        with TestClient(app, client=(f"10.9.{n // 250}.{n % 250}", 1)) as one:
+            one.get("/v1/trending")
+    assert len(refused) <= 50
+
+
+def test_an_over_limit_chunked_body_is_a_413(client):
+    def chunks():
+        for _ in range(4):
+            yield b" " * 20_000
+
+    r = client.post(
+        "/v1/events", content=chunks(), headers={**W, "content-type": "application/json"}
+    )
+    assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
+
+
+def test_metrics_need_a_key_with_the_metrics_scope(
+    served_registry: Path, tmp_path: Path, monkeypatch
+):
+    from tests.deployments.conftest import KEYS_ENV
+
+    scrape_key = "prometheus-scrape-0123456789"
+    monkeypatch.setenv("ENTERTAINAI_API_KEYS", f"{KEYS_ENV},prom:metrics:plain={scrape_key}")
+    app = create_app()
+    app.state.gateway = GatewayState.build(AppArgs(registry=str(served_registry), event_dir=None))
+    with TestClient(app) as c:
+        assert c.get("/metrics").status_code == 401
+        assert c.get("/metrics", headers=R).status_code == 403
+        scraped = c.get("/metrics", headers={"authorization": f"Bearer {scrape_key}"})
+        assert scraped.status_code == 200 and "entertainai_requests_total" in scraped.text
+        assert c.get("/metrics", headers=A).status_code == 200
+        # The scrape key reads metrics only.
+        assert c.get("/v1/trending", headers={"x-api-key": scrape_key}).status_code == 403
+        # Documented as public: liveness, readiness and the API's own description.
+        for path in ("/healthz", "/readyz", "/docs", "/openapi.json"):
+            assert c.get(path).status_code == 200, path
+
+
+def raiser(exc: Exception):  # a route endpoint that raises exc
+    async def boom() -> None:
+        raise exc
+
+    return boom
+
+
+def test_error_messages_never_show_server_paths(client, tmp_path: Path):
+    from entertainai.errors import ArtifactError, NotFoundError, Unavailable
+
+    app = client.app
+    registry = tmp_path / "srv" / "registry"
+    raised = {
+        "/boom/artifact": ArtifactError(f"{registry}/hybrid/3: not a model directory"),
+        "/boom/missing": NotFoundError("no model named 'x' in s3://private-bucket/registry"),
+        "/boom/store": Unavailable(
+            f"cannot record new items under {registry}/_catalogue_additions: [Errno 30] "
+            f"Read-only file system: '{registry}/_catalogue_additions/1.parquet'"
+        ),
+        "/boom/relative": ArtifactError("./artifacts/hybrid/3/model.npz: unreadable"),
+    }
+    for path, exc in raised.items():
+        app.add_api_route(path, raiser(exc))
+    for path in raised:
+        body = client.get(path, headers=R).json()
+        detail = body["detail"]
+        assert "registry" not in detail and "private-bucket" not in detail, detail
+        assert "artifacts" not in detail and str(tmp_path) not in detail, detail
+    store = client.get("/boom/store", headers=R).json()
+    assert store["error"] == "unavailable" and "Read-only file system" in store["detail"]
+    # API paths in a message are kept: they tell the client what to do.
+    r = client.post(
+        "/v1/events",
+        json={"events": [{"user_id": "u", "item_id": "not-in-catalogue", "event_type": "play"}]},
+        headers=W,
+    )
+    assert r.status_code == 422 and "/v1/items" in r.json()["detail"]
+
+
+def test_a_real_store_failure_names_no_path(served_registry: Path, tmp_path: Path, api_keys):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")  # the catalogue root is a file: recording new items fails
+    args = AppArgs(registry=str(served_registry), event_dir=None, catalogue_root=str(blocker))
+    app = create_app()
+    app.state.gateway = GatewayState.build(args)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        item = {"item_id": "x1", "title": "t"}
+        r = c.post("/v1/items", json={"items": [item]}, headers=A)
+    assert r.status_code == 503 and str(tmp_path) not in r.text, r.text

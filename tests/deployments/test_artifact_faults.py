@@ -21,7 +21,7 @@ from deployments.settings import AppArgs
 from deployments.state import GatewayState
 from entertainai.errors import ArtifactError
 from entertainai.registry import Registry
-from tests.deployments.conftest import KEYS_ENV, READ_KEY
+from tests.deployments.conftest import ADMIN_KEY, KEYS_ENV, READ_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 R = {"x-api-key": READ_KEY}
@@ -196,7 +196,10 @@ def test_corrupt_artifact_is_refused_at_load_and_never_served(
         assert state.reload_if_changed() is False  # refused at load
         r = client.get("/v1/users/u00001/recommendations?k=3", headers=R)
         assert r.status_code == 200 and r.json()["model"] == "hybrid@1"  # never served
-        assert 'entertainai_model_reloads_total{outcome="failed"}' in client.get("/metrics").text
+        assert (
+            'entertainai_model_reloads_total{outcome="failed"}'
+            in client.get("/metrics", headers={"x-api-key": ADMIN_KEY}).text
+        )
     # A fresh replica refuses to start on it with a message naming the artifact.
     fresh = args.model_copy(update={"event_dir": str(tmp_path / "events-2")})
     with pytest.raises(ArtifactError, match=new.ref):

@@ -20,7 +20,7 @@ from entertainai.model import load_model
 from entertainai.recommend.filters import Filters
 from entertainai.registry import Registry
 from tests.cluster.cluster import stop
-from tests.deployments.conftest import READ_KEY, WRITE_KEY
+from tests.deployments.conftest import ADMIN_KEY, READ_KEY, WRITE_KEY
 
 USERS = ["u00003", "u00004", "nobody-yet"]
 
@@ -76,7 +76,10 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
     registry_root = tmp_path / "registry"  # a copy: this test promotes and rolls back
     shutil.copytree(served_registry, registry_root)
     first_port = 32000 + free_port() % 2000  # away from a benchmark's 30000+
-    keys = f"reader:read:plain={READ_KEY},writer:read+write-events:plain={WRITE_KEY}"
+    keys = (
+        f"reader:read:plain={READ_KEY},writer:read+write-events:plain={WRITE_KEY},"
+        f"ops:admin:plain={ADMIN_KEY}"  # /metrics needs the metrics scope (admin has all)
+    )
     env = {
         **os.environ,
         "RAY_USAGE_STATS_ENABLED": "0",
@@ -149,7 +152,7 @@ def test_direct_ingress_serves_the_hot_path_and_falls_through(served_registry: P
             assert first not in [i["item_id"] for i in many.json()["results"][0]["items"]]
             assert http.get("/v1/trending", headers={"x-api-key": READ_KEY}).status_code == 200
             assert http.get("/docs").status_code == 200
-            metrics = http.get("/metrics").text
+            metrics = http.get("/metrics", headers={"x-api-key": ADMIN_KEY}).text
             assert 'route="/v1/users/{user_id}/recommendations",status="200"' in metrics
             # Promote, then roll back: GET (Gateway) and POST (BatchRecommender) follow within
             # the reload interval, and both answer what the offline pipeline ranks.

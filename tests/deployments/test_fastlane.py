@@ -13,7 +13,7 @@ from deployments.routes.recommendations import user_recommendations
 from deployments.schemas import RecommendationQuery
 from deployments.settings import AppArgs
 from deployments.state import GatewayState
-from tests.deployments.conftest import READ_KEY, WRITE_KEY
+from tests.deployments.conftest import ADMIN_KEY, READ_KEY, WRITE_KEY
 
 R = {"x-api-key": READ_KEY}
 
@@ -39,7 +39,7 @@ def test_fast_answer_equals_the_route_body(app_state):
     query = RecommendationQuery(k=5, include_genres=["Comedy"])
     assert r.json() == user_recommendations(state, "u00001", query)
     # The metrics label is the route template, as for FastAPI-routed requests.
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers={"x-api-key": ADMIN_KEY}).text
     assert 'route="/v1/users/{user_id}/recommendations",status="200"' in metrics
 
 
@@ -121,3 +121,17 @@ def test_request_id_left_to_the_server_in_front(served_registry: Path, tmp_path:
         refused = client.get("/v1/users/u00001/recommendations?k=0", headers=R)
     assert [fast.status_code, routed.status_code, refused.status_code] == [200, 200, 422]
     assert not any("x-request-id" in r.headers for r in (fast, routed, refused))
+
+
+def test_two_keys_are_refused_by_the_lane_and_by_fastapi_alike(app_state):
+    """Issue 17: with two x-api-key headers the lane took the last and FastAPI the first."""
+    client, _ = app_state
+    for url in ("/v1/users/u00001/recommendations?k=2", "/v1/trending"):  # lane, FastAPI
+        for pair in ([READ_KEY, "wrong"], ["wrong", READ_KEY], [READ_KEY, READ_KEY]):
+            r = client.get(url, headers=[("x-api-key", key) for key in pair])
+            assert r.status_code == 401 and r.json()["error"] == "unauthenticated", (url, pair)
+            assert "more than one" in r.json()["detail"]
+        bearers = [("authorization", f"Bearer {READ_KEY}"), ("authorization", "Bearer x")]
+        assert client.get(url, headers=bearers).status_code == 401
+        # One key, in either header, still works the same on both paths.
+        assert client.get(url, headers={"authorization": f"Bearer {READ_KEY}"}).status_code == 200

@@ -108,3 +108,79 @@ def test_followers_long_poll_and_wake_on_others_updates_only():
     assert empty.updates == () and not own_only
     assert [u.origin for u in page.updates] == ["a"] and page.next_seq == 2
     assert waited < 0.5  # woken by the publish, not by the 5 s timeout
+
+
+class Recorder:
+    """A service stand-in that records what it applies and fails on chosen payloads."""
+
+    def __init__(self, fail_on: object = None) -> None:
+        self.applied: list = []
+        self.fail_on = fail_on
+
+    def apply_update(self, update) -> None:
+        if update.payload == self.fail_on:
+            raise ValueError("cannot apply this one")
+        self.applied.append(update.payload)
+
+
+class CountingHandle(InProcessHandle):
+    def __init__(self, target) -> None:
+        super().__init__(target)
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):
+        self.calls.append(name)
+        return super().__getattr__(name)
+
+
+def test_a_new_replica_catches_up_in_bounded_pages():
+    """Issue 17: a new replica pulled everything retained in one reply."""
+    feed = LiveFeedDeployment.func_or_class(AppArgs().model_dump())
+    for n in range(25):
+        feed.feed.publish("a", "events", ((f"u{n}", "i1", 1.0, 1.0),))
+    handle = CountingHandle(feed)
+    service = Recorder()
+    follower = FeedFollower(handle, "new", service, page_updates=10)
+    assert asyncio.run(follower.poll(wait_s=0.01)) == 25
+    assert [p[0][0] for p in service.applied] == [f"u{n}" for n in range(25)]
+    assert handle.calls.count("since") == 3 and follower.seq == 25
+
+
+def test_an_update_that_fails_to_apply_is_skipped_logged_and_counted(caplog):
+    from deployments.feed import FEED_SKIPPED
+
+    feed = LiveFeedDeployment.func_or_class(AppArgs().model_dump())
+    bad = (("u-bad", "i1", 1.0, 1.0),)
+    for payload in [(("u1", "i1", 1.0, 1.0),), bad, (("u2", "i1", 1.0, 1.0),)]:
+        feed.feed.publish("a", "events", payload)
+    service = Recorder(fail_on=bad)
+    follower = FeedFollower(InProcessHandle(feed), "b", service)
+    skipped = FEED_SKIPPED.labels("events")
+    before = skipped._value.get()
+    with caplog.at_level("WARNING", logger="deployments.feed"):
+        assert asyncio.run(follower.poll()) == 2
+    assert [p[0][0] for p in service.applied] == ["u1", "u2"] and follower.seq == 3
+    assert skipped._value.get() == before + 1
+    assert any(
+        r.levelname == "WARNING" and "skipped live update 1" in r.message for r in caplog.records
+    )
+    assert asyncio.run(follower.poll()) == 0  # not retried forever: the cursor moved past it
+
+
+def test_publish_gives_up_after_its_timeout():
+    from deployments.observability import FEED_ERRORS
+
+    class StuckFeed:
+        async def publish(self, origin, kind, payload):
+            await asyncio.sleep(30)
+
+    follower = FeedFollower(InProcessHandle(StuckFeed()), "a", Recorder(), timeout_s=0.05)
+    errors = FEED_ERRORS.labels("publish")
+    before = errors._value.get()
+
+    async def timed() -> float:
+        started = asyncio.get_running_loop().time()
+        await follower.publish("events", ())
+        return asyncio.get_running_loop().time() - started
+
+    assert asyncio.run(timed()) < 1.0 and errors._value.get() == before + 1

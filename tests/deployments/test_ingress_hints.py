@@ -10,7 +10,7 @@ from ray.serve._private.http_util import (
     validate_http_proxy_callback_return,
 )
 
-from deployments.ingress_hints import HotGetHints, http_middlewares
+from deployments.ingress_hints import HINTS, HotGetHints, http_middlewares
 
 
 def passed_headers(method: str, path: str) -> dict[bytes, bytes]:
@@ -57,3 +57,28 @@ def test_the_shipped_config_installs_it_on_the_gateway():
     env = options["ray_actor_options"]["runtime_env"]["env_vars"]
     module, _, name = env["RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"].partition(":")
     assert (module, name) == ("deployments.ingress_hints", "http_middlewares")
+
+
+def hint_values(method: str, path: str, sent: list[tuple[bytes, bytes]]) -> list:
+    seen: list = []
+
+    async def app(scope, receive, send):
+        seen.extend(h for h in scope["headers"] if h[0].startswith(b"x-request-"))
+
+    scope = {"type": "http", "method": method, "path": path, "headers": [*sent]}
+    asyncio.run(HotGetHints(app)(scope, None, None))
+    return seen
+
+
+def test_clients_cannot_switch_off_serves_timeout_or_disconnect_watch():
+    """Issue 17: a client sending the hints itself switched both off on any route."""
+    sent = [(b"x-request-disconnect-disabled", b"?1"), (b"x-request-timeout-seconds", b"0")]
+    for method, path in [("POST", "/v1/generate/text"), ("POST", "/v1/events"), ("GET", "/docs")]:
+        assert hint_values(method, path, sent) == [], path
+    # On a hot GET only the app's own hints arrive, once each, whatever the client sent.
+    asked = [(b"x-request-timeout-seconds", b"3600"), *sent]
+    assert hint_values("GET", "/v1/trending", asked) == HINTS
+    assert hint_values("GET", "/v1/trending", [(b"x-request-id", b"r1")]) == [
+        (b"x-request-id", b"r1"),
+        *HINTS,
+    ]

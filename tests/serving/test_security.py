@@ -16,9 +16,11 @@ from entertainai.serving.security import (
     env_entry,
     generate_key,
     hash_key,
+    key_from_headers,
     main,
     new_key_entry,
     redact,
+    strip_paths,
 )
 
 READER_KEY = generate_key()
@@ -240,3 +242,37 @@ def test_principal_repr_and_logging_filter_never_show_keys(
     finally:
         logger.filters.clear()
     assert ADMIN_KEY not in caplog.text and "Principal('ops')" in caplog.text
+
+
+def test_a_key_is_read_one_way_and_two_are_refused():
+    assert key_from_headers([(b"x-api-key", b"k1")]) == "k1"
+    assert key_from_headers([(b"authorization", b"Bearer  k2 ")]) == "k2"
+    assert key_from_headers([(b"authorization", b"Bearer k2"), (b"x-api-key", b"k1")]) == "k1"
+    assert key_from_headers([(b"authorization", b"Basic abc")]) is None
+    assert key_from_headers([]) is None
+    for twice in (
+        [(b"x-api-key", b"k1"), (b"x-api-key", b"k2")],
+        [(b"x-api-key", b"k1"), (b"x-api-key", b"k1")],
+        [(b"authorization", b"Bearer a"), (b"authorization", b"bearer b")],
+    ):
+        with pytest.raises(Unauthenticated, match="more than one"):
+            key_from_headers(twice)
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        ("/srv/registry/hybrid/3: not a model directory", "<path>: not a model directory"),
+        ("no model named 'x' in s3://bucket/registry", "no model named 'x' in <path>"),
+        ("event log ./runs/events/gateway-1 is closed", "event log <path> is closed"),
+        (
+            "[Errno 30] Read-only file system: '/data/r/_catalogue_additions/1.parquet'",
+            "[Errno 30] Read-only file system: '<path>'",
+        ),
+        # Kept: API paths, and slashes that are not paths.
+        ("unknown item ids ['i1']: POST them to /v1/items first", None),
+        ("read/write, 1/2, 2026/11/23", None),
+    ],
+)
+def test_server_paths_are_stripped_from_client_messages(message, shown):
+    assert strip_paths(message) == (shown if shown is not None else message)
