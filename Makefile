@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export RAY_USAGE_STATS_ENABLED := 0
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test test-fast test-cluster audit kuberay install lint clean
+.PHONY: run test test-fast test-cluster audit kuberay install lint clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test-fast: $(STAMP)
 ## Only the multi-node Ray tests (head + workers started with `ray start` on 127.0.0.1).
 test-cluster: $(STAMP)
 	$(BIN)/python -m pytest -m cluster $(ARGS)
+
+## The web app in headless Chromium (Debian's /usr/bin/chromium: apt-get install -y chromium):
+## a 1280x800 PNG of every page, full-page ones under full/, and figures.json in runs/ui/.
+screenshots: $(STAMP)
+	ENTERTAINAI_SCREENSHOTS=runs/ui $(BIN)/python -m pytest tests/ui -p no:cacheprovider -s $(ARGS)
 
 ## Security: known vulnerabilities in the installed pins (pip-audit, needs network: an audit
 ## that could not run fails, --strict), then bandit on the shipped code (bandit.yaml says why

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from deployments import web
 from deployments.deps import RateLimited
 from deployments.fastlane import FastLaneAPI
 from deployments.observability import Observe
@@ -275,6 +276,7 @@ def create_app(
         insights,
     ):
         app.include_router(module.router)
+    web.install(app)  # the web app at / and /web/... (deployments/web)
     # Serve names each request's route by scanning the routes in order (~19 us per request
     # behind the four docs routes FastAPI adds first, ~7 us with the API first); no path
     # overlaps, so the order changes nothing else.
