@@ -118,22 +118,45 @@ def direct_ingress_urls(
 
 
 def print_examples(url: str, key: str | None, direct: str | None = None) -> None:
+    """The tour: one curl per capability of the graph, and the web app."""
     k = key or "$ENTERTAINAI_KEY"
-    print(f"\nEntertainAI is serving on {url}  (OpenAPI: {url}/docs)")
+    print(f"\nEntertainAI is serving on {url}  (web app: {url}/  OpenAPI: {url}/docs)")
     if direct:
         print(f"fast entrance (direct ingress, one Gateway replica): {direct}")
     if key:
         print(f"development API key (admin; shown once): {key}")
-    print(
-        "\ntry:\n"
-        f"  curl -s -H 'x-api-key: {k}' '{url}/v1/users/u00001/recommendations?k=5'\n"
-        f"  curl -s -H 'x-api-key: {k}' '{url}/v1/trending?window=1d&k=5'\n"
-        f"  curl -s -H 'x-api-key: {k}' '{url}/v1/items/i00001/similar?k=5'\n"
-        f"  curl -s -H 'x-api-key: {k}' -H 'content-type: application/json' -X POST {url}/v1/events \\\n"
-        '       -d \'{"events": [{"user_id": "u00001", "item_id": "i00002", "event_type": "play"}]}\'\n'
-        f"  curl -s '{url}/metrics' | head\n"
-        "\nCtrl-C stops serving."
-    )
+    h = f"-H 'x-api-key: {k}'"
+    j = f"{h} -H 'content-type: application/json'"
+    tour = [
+        ("recommendations", f"curl -s {h} '{url}/v1/users/u00001/recommendations?k=5'"),
+        ("trending", f"curl -s {h} '{url}/v1/trending?window=1d&k=5'"),
+        ("similar items", f"curl -s {h} '{url}/v1/items/i00001/similar?k=5'"),
+        ("events", f"curl -s {j} -X POST {url}/v1/events -d '{{\"events\": [{{\"user_id\": "
+         f"\"u00001\", \"item_id\": \"i00002\", \"event_type\": \"play\"}}]}}'"),
+        ("text", f"curl -s {j} {url}/v1/generate/text -d '{{\"prompt\": \"The \", "
+         f"\"max_new_tokens\": 80, \"seed\": 0}}'"),
+        ("image", f"curl -s {j} {url}/v1/generate/image -d '{{\"num\": 16, \"grid\": true, "
+         f"\"scale\": 4}}' -o digits.png"),
+        ("melody", f"curl -s {j} {url}/v1/generate/melody -d '{{\"primer\": \"60,64,67\", "
+         f"\"length_steps\": 64, \"format\": \"wav\"}}' -o melody.wav"),
+        ("audio", f"curl -s {j} {url}/v1/generate/audio -d '{{\"seconds\": 0.5, \"seed\": 0}}' "
+         "-o tones.wav"),
+        ("sentiment", f"curl -s {j} {url}/v1/analyze/sentiment -d '{{\"texts\": "
+         f"[\"Loved every minute of it\"]}}'"),
+        ("emotion", f"curl -s {j} {url}/v1/analyze/emotion -d '{{\"texts\": "
+         f"[\"What a wonderful surprise ending!\"]}}'"),
+        ("moderation", f"curl -s {j} {url}/v1/moderate/text -d '{{\"texts\": "
+         f"[\"Great show, thanks!\"]}}'"),
+        ("topics", f"curl -s {j} {url}/v1/analyze/topics -d '{{\"texts\": "
+         f"[\"a detective hunts a killer\"]}}'"),
+        ("segments", f"curl -s {h} {url}/v1/segments"),
+        ("readiness", f"curl -s {url}/readyz"),
+        ("metrics", f"curl -s {h} {url}/metrics | head"),
+    ]  # fmt: skip
+    print("\ntry:")
+    for what, line in tour:
+        print(f"  # {what}\n  {line}")
+    print("\nCtrl-C stops serving.")
 
 
 def serve_forever(url: str) -> None:

@@ -4,10 +4,11 @@
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
         python -m train.melody --data /abs/midi-folder --epochs 40
 
-``--data`` is a JSB-style JSON (train/valid/test parts; the soprano line is learned) or a
-folder of MIDI files (top line, 16th grid). Each worker trains on its shard of the melodies;
-rank 0 scores the validation part (NLL in nats per 16th-note step) and reports a checkpoint
-that is a loadable model directory; the best-scoring checkpoint is registered.
+``--data`` is a JSB-style JSON (train/valid/test parts; the soprano line is learned), a
+folder of MIDI files (top line, 16th grid) or ``demo`` (synthetic melodies with a planted
+scale/arpeggio grammar, ``music_data.demo_melodies``). Each worker trains on its shard of the
+melodies; rank 0 scores the validation part (NLL in nats per 16th-note step) and reports a
+checkpoint that is a loadable model directory; the best-scoring checkpoint is registered.
 
 The same per-worker loop trains the WaveNet (``train.wavenet`` imports it from here).
 """
@@ -30,9 +31,10 @@ import ray.train
 from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from entertainai.cli.recommend_cmd import parse_params
 from entertainai.errors import EntertainAIError, InputError
+from entertainai.generate.music_data import DEMO
 from entertainai.model import load_model, model_class
+from entertainai.params import parse_params
 from entertainai.registry import ModelVersion, Registry, default_root
 from train.common import absolute, add_ray_args, init_ray, run_job
 
@@ -169,7 +171,9 @@ def register_checkpoint(
 
 
 def add_arguments(parser: argparse.ArgumentParser, job: GeneratorJob) -> None:
-    parser.add_argument("--data", required=True, help="training data (see above)")
+    parser.add_argument(
+        "--data", required=True, help=f"training data (see above), or {DEMO!r}: synthetic"
+    )
     parser.add_argument("--epochs", type=int, help="epochs (default: the model's)")
     parser.add_argument(
         "--param",
@@ -200,7 +204,8 @@ def add_arguments(parser: argparse.ArgumentParser, job: GeneratorJob) -> None:
 
 
 def run_generator_job(job: GeneratorJob, args: argparse.Namespace) -> int:
-    data, registry_root = absolute(args.data), absolute(args.registry)
+    data = args.data if args.data == DEMO else absolute(args.data)
+    registry_root = absolute(args.registry)
     params = parse_params(args.param)
     if args.smoke_test:
         params = {**job.smoke_params, **params}

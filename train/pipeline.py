@@ -1,5 +1,5 @@
 """The main job (``make run``): demo data → train the default recommenders on Ray → register →
-evaluation table.
+evaluation table → every capability's default model (``train.capabilities``) → serve.
 
 Every model trains as a Ray task from one shared, split dataset in the object store, so the
 same job runs on a laptop (``make run``) or a cluster
@@ -66,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="runs/pipeline", help="where the evaluation report goes")
     parser.add_argument("--no-promote", action="store_true", help="do not set the production alias")
     parser.add_argument(
+        "--capabilities",
+        default="fast",
+        choices=["fast", "full", "none"],
+        help="then train every capability's default model (text, image, music, analytics, "
+        "moderation) with this preset, so every route answers (python -m train.capabilities)",
+    )
+    parser.add_argument(
         "--serve", action="store_true", help="then deploy the Serve graph and serve until Ctrl-C"
     )
     parser.add_argument("--port", type=int, default=None, help="HTTP port when serving")
@@ -113,6 +120,19 @@ def run(args: argparse.Namespace) -> int:
     for ref, r in outcomes:
         print(f"registered {ref}  ndcg@{r.k}={r.metrics['ndcg']:.4f}")
     print(f"report: {paths['markdown']}  chart: {paths['chart']}  registry: {registry_root}")
+    failed = 0
+    if args.capabilities != "none":
+        from train.capabilities import to_markdown as capability_table
+        from train.capabilities import train_all
+
+        trained = train_all(
+            data, registry_root, preset=args.capabilities, smoke_test=args.smoke_test
+        )
+        print()
+        print(capability_table(trained))
+        failed = sum(not o.ok for o in trained)
+        if failed:
+            print(f"{failed} capabilities failed (their routes answer 503 until rerun)")
     if args.serve:
         from deployments.launch import launch
 
@@ -123,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             port=args.port,
         )
         return launch(serve_args, block=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 Recordings are read at the model's sample rate (8 kHz by default; others are resampled) as
 8-bit mu-law. The standard split holds out takes 0-4 of ``{label}_{speaker}_{take}.wav``
 names (FSDD) and never trains on them; every 20th training file is the validation part,
-scored in bits per sample. Same per-worker loop as ``train.melody``.
+scored in bits per sample. ``--data demo`` trains on synthetic tones instead
+(``music_data.demo_recordings``). Same per-worker loop as ``train.melody``.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from entertainai.errors import InputError
+from entertainai.generate import music_data
 
 MU = 255  # 8-bit mu-law: 256 classes
 _FSDD_NAME = re.compile(r"^(?P<label>[^_]+)_(?P<speaker>[^_]+)_(?P<take>\d+)$")
@@ -154,7 +155,12 @@ def split_files(paths: Iterable[Path], part: str) -> list[Path]:
 def load_folder(
     folder: str | os.PathLike[str], sample_rate: int, part: str = "all"
 ) -> list[np.ndarray]:
-    """The mu-law codes of every WAV in ``folder`` (one split part), at ``sample_rate``."""
+    """The mu-law codes of every WAV in ``folder`` (one split part), at ``sample_rate``.
+
+    ``folder`` ``"demo"`` is the synthetic tones of ``music_data.demo_recordings`` instead.
+    """
+    if str(folder) == music_data.DEMO:
+        return [mu_law_encode(x) for x in music_data.demo_recordings(sample_rate, part)]
     files = split_files(list_wavs(folder), part)
     if not files:
         raise InputError(f"no WAV files in the {part!r} part of the split", location=str(folder))

@@ -171,6 +171,76 @@ def parse_primer(text: str, vocab: Vocab) -> np.ndarray:
 
 # ---- corpora -------------------------------------------------------------------------------
 
+DEMO = "demo"  # the data name of the synthetic melodies and recordings below
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
+# The demo grammar. Each bar plays one pattern over its chord's root; a pattern is
+# (scale degree above the root, 16th steps) per note and fills the 16 steps of a bar.
+DEMO_PATTERNS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 4), (2, 4), (4, 4), (7, 4)),  # arpeggio up
+    ((7, 4), (4, 4), (2, 4), (0, 4)),  # arpeggio down
+    ((0, 2), (1, 2), (2, 2), (3, 2), (4, 4), (2, 4)),  # run up, step back
+    ((4, 2), (3, 2), (2, 2), (1, 2), (0, 8)),  # run down to the root
+)
+DEMO_PROGRESSION = (0, 3, 4, 0)  # I IV V I: the chord root (scale degree) of each bar
+DEMO_BARS = 8  # 128 steps: one default training window
+DEMO_TONICS = range(55, 67)  # G3..F#4: with the patterns' reach (+19) and a transpose of
+# +-6 every note stays inside the default vocabulary
+_DEMO_PARTS = {"train": (0, 96), "valid": (1, 12), "test": (2, 12)}
+
+
+def demo_melodies(part: str = "train") -> list[list[NoteEvent]]:
+    """Synthetic melodies with planted structure (the ``demo`` corpus; no download).
+
+    Every melody is in one major key (random tonic) and is ``DEMO_BARS`` bars over a repeated
+    I-IV-V-I progression, each bar one of ``DEMO_PATTERNS`` on its chord's root, ending on the
+    tonic held for a bar: every pitch is in the key, every bar starts on a chord tone and
+    every note lasts 2, 4, 8 or 16 steps. Parts are disjoint seeds: "train" (96 melodies),
+    "valid" and "test" (12 each).
+    """
+    if part not in _DEMO_PARTS:
+        raise InputError(f"unknown part {part!r}; use {', '.join(_DEMO_PARTS)}")
+    seed, n = _DEMO_PARTS[part]
+    rng = np.random.default_rng([seed, 2026])
+    melodies = []
+    for _ in range(n):
+        tonic = int(rng.choice(DEMO_TONICS))
+        notes: list[NoteEvent] = []
+        for bar in range(DEMO_BARS):
+            root = DEMO_PROGRESSION[bar % len(DEMO_PROGRESSION)]
+            last = bar == DEMO_BARS - 1
+            pattern = ((0, 16),) if last else DEMO_PATTERNS[int(rng.integers(len(DEMO_PATTERNS)))]
+            start = bar * 16
+            for degree, steps in pattern:
+                d = degree + (0 if last else root)
+                pitch = tonic + 12 * (d // 7) + MAJOR_SCALE[d % 7]
+                notes.append(NoteEvent(pitch, start, steps))
+                start += steps
+        melodies.append(notes)
+    return melodies
+
+
+def demo_recordings(sample_rate: int, part: str = "all") -> list[np.ndarray]:
+    """Short synthetic tone recordings (float32 at ``sample_rate``): each bar of the demo
+    melodies of a part, rendered by ``render`` at 240 bpm (about 1.1 s a bar).
+
+    ``part`` follows the audio split: "train" (the train melodies' bars), "test" (the test
+    melodies') or "all". A waveform model has periodic tones, note onsets and decays to learn.
+    """
+    parts = {"train": ("train",), "test": ("test",), "all": ("train", "test")}
+    if part not in parts:
+        raise InputError(f"unknown split part {part!r}; use train, test or all")
+    out = []
+    for name in parts[part]:
+        for melody in demo_melodies(name)[:6]:  # 6 melodies x 8 bars: 48 recordings a part
+            for bar in range(DEMO_BARS):
+                notes = [
+                    NoteEvent(n.pitch, n.start - 16 * bar, n.duration)
+                    for n in melody
+                    if 16 * bar <= n.start < 16 * (bar + 1)
+                ]
+                out.append(render(notes, tempo_bpm=240.0, sample_rate=sample_rate))
+    return out
+
 
 def load_jsb(path: str | os.PathLike[str], part: str, vocab: Vocab) -> list[np.ndarray]:
     """The soprano line (highest pitch per step) of every chorale in one part of a JSB JSON."""
@@ -256,8 +326,11 @@ def load_corpus(path: str | os.PathLike[str], part: str, vocab: Vocab) -> list[n
 
     A ``.json`` file is a JSB-style corpus with its own parts; a folder of MIDI files is split
     by file: every 10th file (sorted) is "valid", the next one "test", the rest "train"
-    (under 10 files, every part is all of them).
+    (under 10 files, every part is all of them). ``"demo"`` is the synthetic corpus of
+    ``demo_melodies``.
     """
+    if str(path) == DEMO:
+        return [notes_to_tokens(notes, vocab) for notes in demo_melodies(part)]
     source = Path(path)
     if source.suffix.lower() == ".json":
         return load_jsb(source, part, vocab)

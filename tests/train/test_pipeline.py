@@ -20,6 +20,8 @@ def test_pipeline_smoke(ray_session, tmp_path: Path, capsys):
             "--models",
             "popularity,item_knn",
             "--smoke-test",
+            "--capabilities",
+            "none",  # tests/train/test_capabilities.py trains them
         ]
     )
     assert rc == 0
