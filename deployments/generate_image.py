@@ -12,6 +12,8 @@ from deployments.settings import AppArgs
 from entertainai.errors import ArtifactError, InputError, NotFoundError
 
 DEFAULT_REFS = {"image": "dcgan@production", "style": "style_transfer@production"}
+# Without a registered style model, style transfer uses its built-in encoder.
+OPTIONAL_ROLES = frozenset({"style"})
 IMAGE_KNOBS = ("num_images", "seed", "grid", "scale")
 STYLE_KNOBS = (
     "size", "steps", "style_weight", "content_weight", "seed", "time_budget_s",

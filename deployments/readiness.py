@@ -46,8 +46,11 @@ def capability_refs(args: AppArgs, names: Iterable[str]) -> dict[str, dict[str, 
     out = {}
     for name in names:
         defaults: dict[str, str] = modules[name].DEFAULT_REFS
+        optional = getattr(modules[name], "OPTIONAL_ROLES", frozenset())
         out[name] = {
-            role: args.capability_models.get(role, ref) for role, ref in defaults.items()
+            role: args.capability_models.get(role, ref)
+            for role, ref in defaults.items()
+            if role not in optional or role in args.capability_models
         }
     return out
 
