@@ -21,6 +21,7 @@ a Ray ``TorchTrainer`` worker run the very same loop::
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from typing import Any, Protocol
@@ -45,6 +46,37 @@ def select_device(pref: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise InputError(f"device {pref!r} was asked for but CUDA is not available here")
     return device
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The autocast dtype for training on ``device``, or None for full precision.
+
+    ``"auto"``: bfloat16 on a CUDA device that supports it (Ampere and later), full precision
+    elsewhere (on CPU bf16 autocast is slower than fp32 for small models); ``"bf16"`` asks for
+    it anywhere it exists; ``"fp32"`` never.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"unknown precision {precision!r}; use {', '.join(PRECISIONS)}")
+    if precision == "fp32":
+        return None
+    cuda_bf16 = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if precision == "auto":
+        return torch.bfloat16 if cuda_bf16 else None
+    if device.type == "cuda" and not cuda_bf16:
+        raise InputError(f"precision 'bf16' was asked for but {device} does not support it")
+    return torch.bfloat16
+
+
+def autocast(
+    device: torch.device, dtype: torch.dtype | None
+) -> contextlib.AbstractContextManager[Any]:
+    """``torch.autocast`` for ``dtype`` on ``device``; a no-op context when dtype is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
 
 
 def seed_everything(seed: int) -> None:
@@ -79,9 +111,14 @@ def shard(n: int, seed: int, epoch: int, world_rank: int = 0, world_size: int = 
 
 
 def unwrap(module: nn.Module) -> nn.Module:
-    """The model inside a DistributedDataParallel wrapper (or the module itself)."""
-    inner = getattr(module, "module", module)
-    return inner if isinstance(inner, nn.Module) else module
+    """The model inside DistributedDataParallel and ``torch.compile`` wrappers (or itself)."""
+    while True:
+        inner = getattr(module, "_orig_mod", None)  # torch.compile's OptimizedModule
+        if not isinstance(inner, nn.Module):
+            inner = getattr(module, "module", None)  # DDP
+        if not isinstance(inner, nn.Module) or inner is module:
+            return module
+        module = inner
 
 
 def module_device(module: nn.Module) -> torch.device:

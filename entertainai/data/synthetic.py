@@ -14,7 +14,11 @@ so every model and analytic can be checked against the truth:
 * interactions: a user picks a genre k with probability taste_k, then an item i with
   probability ∝ popularity_i^a × w_ik (its weight in genre k); overall
   p(i | user) ∝ popularity_i^a × Σ_k taste_k w_ik / Z_k with Z_k = Σ_j popularity_j^a w_jk, so
-  taste is the share of a user's viewing per genre. Popularity is Zipf-like. Each (user, item)
+  taste is the share of a user's viewing per genre. Popularity is Zipf-like (Zipf-Mandelbrot
+  with ``popularity_offset``). Optional latent ``n_niches`` (clusters of items the metadata
+  does not show) take a ``niche_share`` of each user's draws, for the higher-rank taste of real
+  logs; ``activity_sigma``, ``min_interactions``, ``rating_center`` and ``events="ratings"``
+  shape the rest like MovieLens (``benchmarks/movielens_like.py``). Each (user, item)
   pair occurs at most once (later repeats are redrawn). Ratings rise with the affinity
   taste · w_i (plus user and item biases); events mix rating/view/play/like, ``value`` is the
   rating, the watch fraction or 1.0 (like). Timestamps follow an evening peak and a weekend
@@ -205,12 +209,10 @@ _HOUR_MS = 3_600_000
 
 # Ratings: center + slope·log(G × affinity) + user bias + item quality + noise, rounded to 1-5;
 # G × affinity is 1 for an item that matches the user no better than uniform taste would.
-_RATING_CENTER = 2.75
 _RATING_SLOPE = 1.0
 _RATING_NOISE = 0.7
 _USER_BIAS_SD = 0.3
 _ITEM_QUALITY_SD = 0.35
-_ACTIVITY_SIGMA = 0.7  # log-normal spread of interactions per user
 _REDRAWS = 20  # rounds of redrawing repeated items before giving up on them
 
 # Emotion probabilities (over EMOTIONS) of a text by rating 1..5; rating 3 has none.
@@ -248,7 +250,21 @@ class DemoConfig:
     start: str = "2026-01-01"  # first day (UTC)
     days: int = 60
     popularity_exponent: float = 1.2  # Zipf exponent of item popularity
+    # Zipf-Mandelbrot offset q in popularity ∝ (rank + q)^-exponent: q > 0 flattens the head
+    # (MovieLens' top items are close in popularity) while keeping the long tail.
+    popularity_offset: float = 0.0
     popularity_weight: float = 1.0  # a in popularity^a x affinity
+    activity_sigma: float = 0.7  # log-normal spread of distinct items per user
+    min_interactions: int = 1  # floor of distinct items per user (MovieLens keeps >= 20)
+    rating_center: float = 2.75  # rating at uniform affinity, before biases and noise
+    events: str = "mixed"  # "mixed" (EVENT_MIX) or "ratings": every event a rating (MovieLens)
+    # Latent niches: clusters of items (independent of genre, invisible in the metadata) that
+    # each user favours a few of, as franchises and release cohorts do in MovieLens. A
+    # niche_share of each user's draws picks a niche by the user's niche taste (Dirichlet
+    # niche_concentration), then an item in it by popularity; 0 niches: genre taste alone.
+    n_niches: int = 0
+    niche_share: float = 0.5
+    niche_concentration: float = 0.1
     segment_concentration: float = 0.3  # Dirichlet alpha of prototypes: lower = more focused
     taste_concentration: float = 40.0  # higher = users closer to their segment prototype
     n_bursts: int = 5
@@ -281,24 +297,48 @@ class DemoConfig:
             "burst_hours",
             "burst_multiplier",
             "chunk_users",
+            "niche_concentration",
         )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InputError(
                     f"must be > 0, got {getattr(self, name)!r}", location=f"DemoConfig.{name}"
                 )
-        for name in ("seed", "n_bursts", "popularity_exponent", "popularity_weight"):
+        for name in (
+            "seed",
+            "n_bursts",
+            "popularity_exponent",
+            "popularity_offset",
+            "popularity_weight",
+            "activity_sigma",
+            "n_niches",
+        ):
             if getattr(self, name) < 0:
                 raise InputError(
                     f"must be >= 0, got {getattr(self, name)!r}", location=f"DemoConfig.{name}"
                 )
-        for name in ("review_fraction", "toxic_fraction", "spam_fraction", "label_noise"):
+        for name in (
+            "review_fraction",
+            "toxic_fraction",
+            "spam_fraction",
+            "label_noise",
+            "niche_share",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(
                     f"must be in [0, 1], got {getattr(self, name)!r}", location=f"DemoConfig.{name}"
                 )
         if self.toxic_fraction + self.spam_fraction > 1.0:
             raise InputError("toxic_fraction + spam_fraction must be <= 1", location="DemoConfig")
+        if self.events not in ("mixed", "ratings"):
+            raise InputError(
+                f"must be 'mixed' or 'ratings', got {self.events!r}", location="DemoConfig.events"
+            )
+        if not 1 <= self.min_interactions <= self.n_items:
+            raise InputError(
+                f"must be in [1, n_items], got {self.min_interactions!r}",
+                location="DemoConfig.min_interactions",
+            )
         if self.n_bursts > self.n_items:
             raise InputError(
                 f"cannot exceed n_items ({self.n_items})", location="DemoConfig.n_bursts"
@@ -331,7 +371,8 @@ def _rng(seed: int, stream: int, index: int = 0) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(stream, index)))
 
 
-_STREAM_CATALOGUE, _STREAM_SEGMENTS, _STREAM_BURSTS, _STREAM_BLOCK = range(4)
+# Niches draw from a stream of their own, so a config without them gives the same bytes.
+_STREAM_CATALOGUE, _STREAM_SEGMENTS, _STREAM_BURSTS, _STREAM_BLOCK, _STREAM_NICHES = range(5)
 
 
 def _categorical(
@@ -444,7 +485,9 @@ class _World:
     bursts: _Bursts
     item_ids: pa.Array
     genre_present: np.ndarray  # (G,) whether any item has genre k
-    item_cdf: np.ndarray  # (G * n_items,) genre k's item CDF, shifted by k
+    niche_present: np.ndarray  # (n_niches,) whether any item is in niche m
+    # ((G + n_niches) * n_items,) item CDF of component k (genres, then niches), shifted by k
+    item_cdf: np.ndarray
     day_cdf: np.ndarray
     hour_cdf: np.ndarray
 
@@ -467,7 +510,7 @@ def _catalogue(config: DemoConfig) -> _Catalogue:
     weights /= weights.sum(axis=1, keepdims=True)
 
     ranks = rng.permutation(n) + 1
-    popularity = ranks.astype(float) ** -config.popularity_exponent
+    popularity = (ranks + config.popularity_offset) ** -config.popularity_exponent
     popularity /= popularity.sum()
     quality = rng.normal(0.0, _ITEM_QUALITY_SD, n)
 
@@ -579,9 +622,14 @@ def _world(config: DemoConfig) -> _World:
     pop_a = catalogue.popularity**config.popularity_weight
     per_genre = pop_a[:, None] * catalogue.weights  # (n, G)
     genre_mass = per_genre.sum(axis=0)
-    cdf = np.cumsum(per_genre, axis=0) / np.where(genre_mass > 0, genre_mass, 1.0)
+    # Niches are more components of the same mixture: item i is in niche m with weight 1.
+    niche = _rng(config.seed, _STREAM_NICHES).integers(0, max(config.n_niches, 1), config.n_items)
+    per_niche = pop_a[:, None] * (niche[:, None] == np.arange(config.n_niches)[None, :])
+    components = np.hstack([per_genre, per_niche])
+    mass = components.sum(axis=0)
+    cdf = np.cumsum(components, axis=0) / np.where(mass > 0, mass, 1.0)
     cdf[-1] = 1.0
-    item_cdf = (cdf.T + np.arange(len(GENRES))[:, None]).ravel()
+    item_cdf = (cdf.T + np.arange(components.shape[1])[:, None]).ravel()
 
     start_weekday = dt.date.fromisoformat(config.start).weekday()
     day_weights = np.array(WEEKDAY_WEIGHTS)[(start_weekday + np.arange(config.days)) % 7]
@@ -592,6 +640,7 @@ def _world(config: DemoConfig) -> _World:
         bursts=_bursts(config, catalogue, genre_mass, pop_a),
         item_ids=catalogue.table.column("item_id").combine_chunks(),
         genre_present=genre_mass > 0,
+        niche_present=mass[len(GENRES) :] > 0,
         item_cdf=item_cdf,
         day_cdf=np.cumsum(day_weights) / day_weights.sum(),
         hour_cdf=np.cumsum(HOUR_WEIGHTS) / sum(HOUR_WEIGHTS),
@@ -609,7 +658,9 @@ def _simulate_block(world: _World, block: int) -> tuple[Arrays, Arrays, Arrays]:
     rng = _rng(config.seed, _STREAM_BLOCK, block)
     first = block * _BLOCK_USERS
     users = _simulate_users(world, rng, first, min(config.n_users, first + _BLOCK_USERS))
-    interactions = _simulate_interactions(world, rng, users)
+    interactions = _simulate_interactions(
+        world, rng, users, _rng(config.seed, _STREAM_NICHES, 1 + block)
+    )
     texts = _simulate_texts(world, rng, interactions)
     return users, interactions, texts
 
@@ -620,15 +671,14 @@ def _simulate_users(world: _World, rng: np.random.Generator, first: int, stop: i
     segment = _categorical(rng, segments.share, n)
     alpha = config.taste_concentration * segments.prototypes[segment] + 0.02
     gamma = rng.standard_gamma(alpha) + 1e-12
-    activity = config.interactions_per_user * rng.lognormal(
-        -0.5 * _ACTIVITY_SIGMA**2, _ACTIVITY_SIGMA, n
-    )
+    sigma = config.activity_sigma
+    activity = config.interactions_per_user * rng.lognormal(-0.5 * sigma**2, sigma, n)
     return {
         "user": np.arange(first, stop),
         "segment": segment,
         "taste": gamma / gamma.sum(axis=1, keepdims=True),
         "bias": rng.normal(0.0, _USER_BIAS_SD, n),
-        "count": np.clip(rng.poisson(activity), 1, config.n_items),
+        "count": np.clip(rng.poisson(activity), config.min_interactions, config.n_items),
         **{
             f"attr:{name}": _categorical(rng, dist[segment])
             for name, dist in segments.demographics.items()
@@ -636,32 +686,47 @@ def _simulate_users(world: _World, rng: np.random.Generator, first: int, stop: i
     }
 
 
-def _simulate_interactions(world: _World, rng: np.random.Generator, users: Arrays) -> Arrays:
+def _simulate_interactions(
+    world: _World, rng: np.random.Generator, users: Arrays, niche_rng: np.random.Generator
+) -> Arrays:
     config, catalogue = world.config, world.catalogue
     local = np.repeat(np.arange(len(users["user"])), users["count"])
     genre_probs = users["taste"] * world.genre_present
     genre_probs /= genre_probs.sum(axis=1, keepdims=True)
+    # "genre" is the mixture component of each draw: a genre, or (index >= G) a niche.
     genre = _categorical_rows(rng, genre_probs, local)
+    by_genre = genre.copy()
+    if config.n_niches:
+        shape = (len(users["user"]), config.n_niches)
+        gamma = niche_rng.standard_gamma(config.niche_concentration, shape) + 1e-12
+        niche_probs = gamma * world.niche_present  # unnormalised niche taste per user
+        by_niche = np.flatnonzero(niche_rng.random(len(local)) < config.niche_share)
+        genre[by_niche] = len(GENRES) + _categorical_rows(niche_rng, niche_probs, local[by_niche])
     item = _items_in_genre(world, rng, genre)
     ts = _timestamps(world, rng, len(local))
     item = _redirect_bursts(world, rng, item, ts, (genre_probs @ world.bursts.given_genre)[local])
     # A repeated (user, item) is redrawn within the same genre, so taste stays the share of a
     # user's viewing even once their favourite genre's hits are used up.
     draws = np.arange(len(local))  # the draws still worth checking: users with repeats
-    for _ in range(_REDRAWS):
+    for attempt in range(_REDRAWS):
         repeat = draws[_repeats(local[draws], item[draws], config.n_items)]
         if not len(repeat):
             break
+        if attempt == _REDRAWS // 2:  # a user's niches are used up: back to their genre draw
+            genre[repeat] = by_genre[repeat]
         item[repeat] = _items_in_genre(world, rng, genre[repeat])
         draws = draws[np.isin(local[draws], local[repeat])]
     keep = np.flatnonzero(~_repeats(local, item, config.n_items))
     keep = keep[np.lexsort((ts[keep], local[keep]))]
-    local, item, ts = local[keep], item[keep], ts[keep]
+    local, item, ts, genre = local[keep], item[keep], ts[keep], genre[keep]
     n = len(local)
 
     affinity = np.einsum("ij,ij->i", users["taste"][local], catalogue.weights[item])
+    # A niche pick is rated like the user's average genre pick: E[taste . w] = sum taste^2.
+    niche_pick = genre >= len(GENRES)
+    affinity[niche_pick] = (users["taste"][local[niche_pick]] ** 2).sum(axis=1)
     score = (
-        _RATING_CENTER
+        config.rating_center
         + _RATING_SLOPE * np.log(len(GENRES) * affinity + 0.05)
         + users["bias"][local]
         + catalogue.quality[item]
@@ -669,6 +734,8 @@ def _simulate_interactions(world: _World, rng: np.random.Generator, users: Array
     )
     rating = np.clip(np.rint(score), 1, 5).astype(np.int8)
     event = _categorical(rng, np.array(list(EVENT_MIX.values())), n)
+    if config.events == "ratings":  # drawn all the same, so the later draws do not shift
+        event[:] = list(EVENT_MIX).index("rating")
     like, view = list(EVENT_MIX).index("like"), list(EVENT_MIX).index("view")
     event[(event == like) & (rating < 4)] = view  # likes only for items the user liked
     # Watch fraction rises with the (latent) rating: 0.15 at 1 star to 0.83 at 5.

@@ -49,13 +49,21 @@ TOKEN = re.compile(r"[a-z0-9]+")
 @dataclass(frozen=True)
 class TwoTowerConfig:
     dim: int = 64
-    epochs: int = 30
-    lr: float = 0.01  # Adam
+    # Tuned on a validation split of MovieLens-100K-like demo data (benchmarks/movielens_like.py,
+    # grid in benchmarks/README.md): 30 epochs at lr 0.01 overfit the id embeddings (0.82x
+    # item-kNN on test, 4.5 min); 6 epochs at lr 0.002, temperature 0.2: 1.05x in ~15 s.
+    epochs: int = 6
+    lr: float = 0.002  # AdamW
     batch_size: int = 256  # also the number of in-batch negatives
-    temperature: float = 0.1
+    temperature: float = 0.2
+    weight_decay: float = 0.0  # AdamW's decoupled decay on every weight
+    # Strength of the logQ correction of in-batch negatives (Yi et al. 2019). Popular items are
+    # negatives more often; 1 undoes that in full. At 0 they sink: validation NDCG@10 0.05
+    # instead of 0.25 on the ML-100K-like data; 0.5 gave 0.19, 1.25 0.248 (within noise of 1).
+    logq_weight: float = 1.0
     # Share of ids zeroed in each batch, so the metadata encoder must carry taste on its own
     # (as it has to for new items); after DropoutNet (Volkovs et al. 2017).
-    id_dropout: float = 0.3
+    id_dropout: float = 0.5
     text_buckets: int = 1024  # hashed vocabulary of the bag of words
     max_tokens: int = 32  # distinct words per item kept, title first
     max_history: int = 50  # most recent items averaged in the user tower
@@ -182,8 +190,11 @@ class TwoTowerModule(nn.Module):
         keep: torch.Tensor | None = None,
     ) -> torch.Tensor:
         valid = history >= 0
-        vectors = torch.zeros(*history.shape, self.item_id.embedding_dim, device=history.device)
-        vectors[valid] = self.item_vectors(history[valid], feat_index, feat_weight)
+        # Each distinct history item through the item tower once, then gathered: a batch's
+        # 256 x 50 history slots hold ~1.5k distinct items at ML-100K size, and encoding each
+        # slot made an epoch there take ~9 s instead of ~1 s.
+        items, where = torch.unique(history.clamp(min=0), return_inverse=True)
+        vectors = self.item_vectors(items, feat_index, feat_weight)[where] * valid[..., None]
         mean = vectors.sum(1) / valid.sum(1).clamp(min=1)[:, None]
         ids = self.user_id(users)
         if keep is not None:
@@ -251,7 +262,8 @@ class TwoTower(Recommender):
         return tables
 
     def build_optimizer(self, module: nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.Adam(module.parameters(), lr=self.config.lr)
+        cfg = self.config
+        return torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def train_epoch(
         self,
@@ -272,7 +284,7 @@ class TwoTower(Recommender):
         device = module_device(module)
         tables = self.training_tables(data, device)
         module.train()
-        total, n = 0.0, 0
+        total = torch.zeros((), device=device)
         for start in range(0, len(users), cfg.batch_size):
             batch = slice(start, start + cfg.batch_size)
             u = torch.as_tensor(users[batch], device=device)
@@ -287,15 +299,14 @@ class TwoTower(Recommender):
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(u)
-            n += len(u)
-        return total / max(n, 1)
+            total += loss.detach() * len(u)
+        return float(total) / max(len(users), 1)  # one host sync per epoch
 
     def _in_batch_loss(
         self, uv: torch.Tensor, iv: torch.Tensor, items: torch.Tensor, log_q: torch.Tensor
     ) -> torch.Tensor:
         """Softmax over the batch's items (the other rows' positives are the negatives)."""
-        logits = uv @ iv.T / self.config.temperature - log_q[items][None, :]
+        logits = uv @ iv.T / self.config.temperature - self.config.logq_weight * log_q[items]
         # The same item twice in a batch is a positive for both rows, not a negative.
         duplicate = (items[:, None] == items[None, :]) & ~torch.eye(
             len(items), dtype=torch.bool, device=items.device

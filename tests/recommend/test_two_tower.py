@@ -103,3 +103,21 @@ def test_genres_are_matched_by_name_not_position(data: InteractionData) -> None:
     index, weight = item_features(new, vocab, text_buckets=16, max_tokens=8)
     assert index[0, 0] == 1 and index[1, 0] == 0  # "Western" is unknown to the model: dropped
     assert weight[0, 0] == pytest.approx(1.0)
+
+
+def test_user_tower_encodes_each_distinct_history_item_once(data: InteractionData) -> None:
+    """The deduplicated history mean equals encoding every history slot one by one."""
+    import torch
+
+    spec = TwoTower.from_params(epochs=1, device="cpu")
+    module = spec.build_module(data)
+    torch.nn.init.normal_(module.item_id.weight)  # non-zero ids, so ids matter too
+    tables = spec.training_tables(data, torch.device("cpu"))
+    users = torch.arange(min(8, data.n_users))
+    history = tables.history[users]
+    got = module.user_vectors(users, history, tables.feat_index, tables.feat_weight)
+    valid = history >= 0
+    slots = torch.zeros(*history.shape, module.item_id.embedding_dim)
+    slots[valid] = module.item_vectors(history[valid], tables.feat_index, tables.feat_weight)
+    mean = slots.sum(1) / valid.sum(1).clamp(min=1)[:, None]
+    torch.testing.assert_close(got, module.user_id(users) + mean)
