@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def replica_id() -> str:
-    """This replica's unique id (local testing mode has no replica context)."""
+    """This replica's unique id, naming it on the live feed (local testing mode has no
+    replica context). Not its event log's name: a restarted replica gets a new id, while its
+    log is found again by node and slot (``entertainai.serving.events.open_slot``)."""
     try:
         return serve.get_replica_context().replica_id.unique_id
     except Exception:  # RayServeException outside a real replica
@@ -50,7 +52,7 @@ class Gateway:
         configure_json_logging()
         self.args = AppArgs(**args)
         replica = f"gateway-{replica_id()}"
-        self.state = GatewayState.build(self.args, replica_id=replica, batch=batch)
+        self.state = GatewayState.build(self.args, batch=batch)  # log: <host>-<slot>
         self.state.capabilities.update(capabilities)
         self._cpu = CpuMeter()
         loop = asyncio.get_event_loop()

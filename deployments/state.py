@@ -9,15 +9,13 @@ from typing import Any
 
 from deployments import follow
 from deployments.settings import AppArgs
-from entertainai.errors import EntertainAIError, InputError
-from entertainai.serving.erasure import ErasureLedger
-from entertainai.serving.events import Pseudonymizer
+from entertainai.errors import EntertainAIError, InputError, Unavailable
+from entertainai.serving.events import PSEUDONYM_SECRET_ENV, Pseudonymizer
+from entertainai.serving.forget import Eraser
 from entertainai.serving.security import ApiKeyStore, RateLimiter
 from entertainai.serving.service import RecommendationService
 
 log = logging.getLogger(__name__)
-
-PSEUDONYM_SECRET_ENV = "ENTERTAINAI_PSEUDONYM_SECRET"
 
 
 @dataclass
@@ -28,8 +26,7 @@ class GatewayState:
     limiter: RateLimiter
     batch: Any = None  # DeploymentHandle of the batch recommender, when composed
     capabilities: dict[str, Any] = field(default_factory=dict)  # generation, analytics, moderation
-    erasures: ErasureLedger | None = None
-    applied_erasures: set[str] = field(default_factory=set)
+    erasures: Eraser | None = None
     feed: Any = None  # a deployments.feed.FeedFollower when the graph has a live feed
 
     async def publish(self, kind: str, payload: Any) -> None:
@@ -38,7 +35,10 @@ class GatewayState:
             await self.feed.publish(kind, payload)
 
     @classmethod
-    def build(cls, args: AppArgs, *, replica_id: str = "local", batch: Any = None) -> GatewayState:
+    def build(
+        cls, args: AppArgs, *, replica_id: str | None = None, batch: Any = None
+    ) -> GatewayState:
+        """``replica_id`` names the event log directory; None: this node's lowest free slot."""
         keys = ApiKeyStore.load(args.api_keys_file) if args.require_api_key else ApiKeyStore()
         if args.require_api_key and not len(keys):
             raise InputError(
@@ -57,18 +57,32 @@ class GatewayState:
         state = cls(
             args, service, keys, RateLimiter(args.rate_limit_per_s, args.rate_limit_burst), batch
         )
-        state.erasures = ErasureLedger(args.registry)
-        # A new replica's event log is its own and new: older requests have nothing to erase.
-        state.applied_erasures = {name for name, _ in state.erasures.pending(set())}
+        # Requests made while this replica was away are still pending for its log (the
+        # ledger lists the logs that must apply each): nothing is taken as applied here.
+        state.erasures = Eraser(
+            service,
+            args.registry,
+            event_dir=args.event_dir,
+            datasets=[args.curation_dataset] if args.curation_dataset else [],
+        )
         state.publish_versions()
         return state
 
     def erase_user(self, user_id: str) -> int:
-        """Erase here at once, and record the request for every other replica."""
-        removed = self.service.erase_user(user_id)
-        if self.erasures is not None:
-            self.applied_erasures.add(self.erasures.record(self.service.stored_id(user_id)))
-        return removed
+        """Record the request for every replica first, then erase what this replica reaches
+        (see ``entertainai.serving.forget``); returns the events removed from its own log.
+
+        Raises :class:`Unavailable` if a step failed: the request is recorded, and the step
+        is retried within ``reload_interval_s``.
+        """
+        assert self.erasures is not None
+        outcome = self.erasures.request(user_id)
+        if outcome.failures:
+            raise Unavailable(
+                f"erasure recorded, not yet complete (retried within "
+                f"{self.args.reload_interval_s:g} s): {'; '.join(outcome.failures)}"
+            )
+        return outcome.events_removed
 
     async def refresh_curation(self) -> bool:
         """Follow the moderation block list of ``curation_dataset`` (see deployments.follow)."""
@@ -91,15 +105,9 @@ class GatewayState:
         return [item for (item, _), v in zip(items, verdicts, strict=True) if v["flagged"]]
 
     def apply_erasures(self) -> int:
-        """Apply other replicas' erasure requests (called on each watch tick)."""
-        if self.erasures is None:
-            return 0
-        applied = 0
-        for name, stored in self.erasures.pending(self.applied_erasures):
-            self.service.erase_stored(stored)
-            self.applied_erasures.add(name)
-            applied += 1
-        return applied
+        """Apply erasure requests this replica has not (called on each watch tick); returns
+        how many its own log applied."""
+        return self.erasures.tick() if self.erasures is not None else 0
 
     def publish_versions(self) -> None:
         follow.publish_versions(self.service)

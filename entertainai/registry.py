@@ -24,10 +24,14 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.fs as pafs
 
 from entertainai import __version__
@@ -284,6 +288,69 @@ class Registry:
         mv.location.fs.delete_file(mv.location.join(METADATA).path)
         mv.location.fs.delete_dir(mv.location.path)
 
+    # ---- erasure -------------------------------------------------------------------------
+
+    def erase_user(
+        self, *user_ids: str, match: Callable[[Iterable[str]], set[str]] | None = None
+    ) -> list[str]:
+        """Rewrite every version whose arrays hold one of the users; returns the refs rewritten.
+
+        ``match`` picks the ids to erase from those a version holds (the erasure ledger's
+        hashes); else ``user_ids``. A version is loaded, told to ``forget_users``, saved, and
+        its files and metadata replaced as a whole (staged and renamed locally; on object
+        stores the metadata is removed first and written last, as by :meth:`register`). The
+        metadata records how many users were erased (``erased_users``), never who. A version
+        whose kind cannot forget users raises :class:`ArtifactError`: retrain it instead.
+        """
+        wanted = set(user_ids)
+        hits = match or (lambda ids: wanted & set(ids))
+        rewritten = []
+        for name in self.names():
+            for mv in self.versions(name):
+                held = _users_held(self.local_path(mv.ref, verify=False), hits)
+                if held and self._rewrite_without(mv, held):
+                    rewritten.append(mv.ref)
+        return rewritten
+
+    def _rewrite_without(self, mv: ModelVersion, users: set[str]) -> bool:
+        from entertainai.model import load_model
+
+        model = load_model(self.local_path(mv.ref))  # verified: never rewrite a corrupt one
+        if not hasattr(model, "forget_users"):
+            raise ArtifactError(
+                f"{mv.ref}: a {mv.kind} model holds user ids but cannot forget them; retrain it"
+            )
+        forgotten = model.forget_users(sorted(users))
+        if not forgotten:  # the ids matched other text (an item id, a title), not a user
+            log.warning("%s: text matching an erased id is not a user of the model; kept", mv.ref)
+            return False
+        with tempfile.TemporaryDirectory() as tmp:
+            staged = Path(tmp) / "model"
+            old = self.local_path(mv.ref, verify=False)
+            # Start from the version's own files (anything a job stored beside the model),
+            # then the model as it now saves.
+            shutil.copytree(old, staged, ignore=shutil.ignore_patterns(METADATA))
+            model.save(staged)
+            files = sorted(str(p.relative_to(staged)) for p in staged.rglob("*") if p.is_file())
+            metadata = {
+                **mv.metadata,
+                "files": {f: _sha256(staged / f) for f in files},
+                "erased_users": int(mv.metadata.get("erased_users", 0)) + forgotten,
+                "erased_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+            body = json.dumps(metadata, indent=2, sort_keys=True).encode()
+            if mv.location.is_local:
+                with atomic_directory(mv.location, overwrite=True) as staging:
+                    self._upload(staged, staging, files)
+                    staging.join(METADATA).write_bytes(body)
+            else:
+                mv.location.fs.delete_file(mv.location.join(METADATA).path)
+                self._upload(staged, mv.location, files)
+                mv.location.join(METADATA).write_bytes(body)
+                shutil.rmtree(self.cache_dir / mv.name / str(mv.version), ignore_errors=True)
+        log.info("%s rewritten without %d erased user(s)", mv.ref, forgotten)
+        return True
+
     # ---- reading -------------------------------------------------------------------------
 
     def _alias_state(self, name: str) -> dict[str, Any]:
@@ -350,7 +417,7 @@ class Registry:
             path = Path(mv.location.path)
         else:
             path = self.cache_dir / mv.name / str(mv.version)
-            if not (path / METADATA).exists():
+            if not _cache_matches(path, mv):  # absent, or the version was rewritten (erasure)
                 with atomic_directory(resolve(str(path)), overwrite=True) as staging:
                     pafs.copy_files(
                         mv.location.path,
@@ -373,3 +440,36 @@ class Registry:
                 raise ArtifactError(
                     f"{mv.ref}: {name} does not match its recorded sha256 (corrupt)"
                 )
+
+
+def _cache_matches(path: Path, mv: ModelVersion) -> bool:
+    try:
+        cached = json.loads((path / METADATA).read_bytes())
+    except (OSError, ValueError):
+        return False
+    return bool(cached.get("files") == mv.metadata.get("files"))
+
+
+def _users_held(path: Path, hits: Callable[[Iterable[str]], set[str]]) -> set[str]:
+    """The ids ``hits`` picks among the text arrays of a model directory's ``.npz`` files.
+
+    Reads each array's header first and loads only text arrays, so a large weight matrix is
+    never read to find out it holds no ids.
+    """
+    found: set[str] = set()
+    for npz in sorted(path.rglob("*.npz")):
+        with zipfile.ZipFile(npz) as archive:
+            for member in archive.namelist():
+                with archive.open(member) as f:
+                    version = np.lib.format.read_magic(f)
+                    header = (
+                        np.lib.format.read_array_header_1_0(f)
+                        if version == (1, 0)
+                        else np.lib.format.read_array_header_2_0(f)
+                    )
+                if header[2].kind not in "US":
+                    continue
+                with archive.open(member) as f:
+                    values = np.lib.format.read_array(f, allow_pickle=False)
+                found |= hits(str(v) for v in values.ravel().tolist())
+    return found

@@ -14,11 +14,14 @@ router = APIRouter(prefix="/v1", tags=["users"])
 
 @router.delete("/users/{user_id}", response_model=ErasureResponse)
 async def erase_user(user_id: str, state: State, _: Admin) -> ErasureResponse:
-    """Erase a user's events, history and cached recommendations on every replica (admin)."""
-    removed = await run_in_threadpool(state.erase_user, user_id)
-    # Other replicas forget the history and cached answers within a feed poll; the ledger
-    # removes the logged events there within reload_interval_s.
-    await state.publish(feed.FORGET, state.service.stored_id(user_id))
+    """Erase a user's events, history, model rows and artifacts on every replica (admin)."""
+    try:
+        removed = await run_in_threadpool(state.erase_user, user_id)
+    finally:
+        # Even when a step failed here (the request is recorded, retried): other replicas
+        # forget the user in memory within a feed poll, and apply the ledger to their logs
+        # within reload_interval_s.
+        await state.publish(feed.FORGET, state.service.stored_id(user_id))
     return ErasureResponse(
         user_id=user_id,
         events_removed=removed,

@@ -330,6 +330,17 @@ class Segments(Model):
             raise NotFoundError(f"unknown user {user_id!r} (not in the segmented data)")
         return int(self.labels_[hit[0]])
 
+    def forget_users(self, user_ids: Sequence[str]) -> int:
+        """Drop users from the fitted assignment (an erasure request); returns how many.
+
+        Centroids, scaling and profiles are aggregates over everybody and stay as they are.
+        """
+        self.check_fitted()
+        gone = np.isin(self.user_ids_, [str(u) for u in user_ids])
+        if gone.any():
+            self.user_ids_, self.labels_ = self.user_ids_[~gone], self.labels_[~gone]
+        return int(gone.sum())
+
     def _save_state(self, directory: Path) -> None:
         save_arrays(
             directory / "segments.npz",

@@ -188,6 +188,36 @@ class Recommender(Model):
         out[ok] = scores[np.flatnonzero(ok), items[ok]]
         return out
 
+    # ---- erasure ---------------------------------------------------------------------------
+
+    def forget_users(self, user_ids: Sequence[str]) -> int:
+        """Forget users (an erasure request): they become unknown, served as cold start.
+
+        Their ids leave ``user_ids_`` and the index, their rows of ``seen_`` are emptied, so
+        no answer is explained by ("Because you watched ...") or excluded by their training
+        history. Row positions are kept (the id becomes ``""``, which no request can carry),
+        so every model's per-user arrays stay aligned; :meth:`_forget_rows` is where a model
+        also clears what it derived per user. Returns how many users were forgotten.
+        """
+        self.check_fitted()
+        rows = sorted({i for u in user_ids if (i := self._user_index.get(str(u), -1)) >= 0})
+        if not rows:
+            return 0
+        ids = self.user_ids_.copy()  # shared with the training data and sibling models
+        ids[rows] = ""
+        self.user_ids_ = ids
+        keep = np.ones(self.seen_.shape[0], np.float32)
+        keep[rows] = 0.0
+        seen = (sp.diags(keep) @ self.seen_).tocsr()
+        seen.eliminate_zeros()
+        self.seen_ = seen
+        self._user_index = {u: i for u, i in self._user_index.items() if ids[i]}
+        self._forget_rows(np.asarray(rows, np.int64))
+        return len(rows)
+
+    def _forget_rows(self, rows: np.ndarray) -> None:
+        """Clear per-user state beyond ``seen_`` (factors, profiles) at these rows."""
+
     # ---- persistence -----------------------------------------------------------------------
 
     def _save_state(self, directory: Path) -> None:

@@ -404,6 +404,15 @@ class Hybrid(Recommender):
         )
         return targets, neighbours
 
+    # ---- erasure ---------------------------------------------------------------------------
+
+    def forget_users(self, user_ids: Sequence[str]) -> int:
+        """Forget users here and in every component (see :meth:`Recommender.forget_users`)."""
+        forgotten = super().forget_users(user_ids)
+        for model in self.components_:
+            model.forget_users(user_ids)
+        return forgotten
+
     # ---- persistence -----------------------------------------------------------------------
 
     def _state(self) -> dict[str, np.ndarray]:

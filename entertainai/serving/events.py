@@ -14,6 +14,11 @@ lines after the last commit line belong to a write that was cut short and never
 acknowledged, so reopening truncates them (with a warning) and a client retry does not
 count those events twice.
 
+Each replica opens the lowest free slot of its node, ``ROOT/<node>-<slot>/`` (:func:`open_slot`):
+a replica that restarts, or is downscaled and comes back, reopens a log it or a sibling left,
+so none is orphaned under a dead random id, and a log whose lock is free belongs to no live
+replica (erasure then rewrites it in place: :mod:`entertainai.serving.forget`).
+
 Closed segments are rolled into ``interactions/part-events-<log id>-NNNNNN.parquet`` of a
 dataset (:mod:`entertainai.data.dataset` layout) by :meth:`EventLog.compact`; one part per
 segment, named after it, so re-running a compaction that crashed half-way overwrites rather
@@ -38,10 +43,11 @@ import math
 import os
 import posixpath
 import re
+import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -70,9 +76,19 @@ LOCK = "LOCK"
 LOG_INFO = "log.json"
 PART_PREFIX = "part-events-"
 
+MAX_SLOTS = 1024  # replicas of one node sharing an event root
+
 _SEGMENT_RE = re.compile(r"^seg-(\d{6,})\.jsonl$")
 _COMMIT_PREFIX = b'{"commit":'
 _TMP_MARK = ".tmp-"
+
+
+#: Given the distinct user ids a file holds, the ones to erase (``UserMatcher.hits``).
+Hits = Callable[[Iterable[str]], set[str]]
+
+
+class LogInUse(InputError):
+    """Another process holds the log's lock (a live replica)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +183,9 @@ def _is_finite(value: object) -> bool:
 
 
 # --------------------------------------------------------------------------- pseudonyms
+
+
+PSEUDONYM_SECRET_ENV = "ENTERTAINAI_PSEUDONYM_SECRET"  # nosec B105 - a variable name
 
 
 class Pseudonymizer:
@@ -360,6 +379,11 @@ def _refresh_manifest(dataset: Location) -> None:
     marker.write_bytes(manifest.to_json().encode())
 
 
+def refresh_manifest(dataset: Location) -> None:
+    """:func:`_refresh_manifest` for other modules (a dataset rewritten in place)."""
+    _refresh_manifest(dataset)
+
+
 def _row_count(folder: Location) -> int:
     total = 0
     for name in folder.listdir():
@@ -375,6 +399,42 @@ def _row_count(folder: Location) -> int:
 def is_log_dir(loc: Location) -> bool:
     """Whether ``loc`` holds an event log (written by :class:`EventLog`, open or not)."""
     return loc.join(LOG_INFO).exists() or loc.join(SEGMENTS).is_dir()
+
+
+def read_log_id(loc: Location) -> str | None:
+    """A log's persistent id without opening it (None before its first open)."""
+    marker = loc.join(LOG_INFO)
+    try:
+        log_id = json.loads(marker.read_bytes())["log_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return log_id if isinstance(log_id, str) else None
+
+
+def node_name() -> str:
+    """This machine's name as a log directory prefix (the host name, made path-safe).
+
+    The host rather than the Ray node id: Ray gives a node a new id whenever it restarts, while
+    the disk holding the event root (and the host name of the machine or pod it belongs to)
+    stays, and a restarted replica should find its log again.
+    """
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()).strip(".") or "node"
+
+
+def open_slot(event_dir: str, node: str | None = None, **kwargs: Any) -> EventLog:
+    """Open ``event_dir/<node>-<slot>`` for the lowest slot no live process holds.
+
+    A slot is taken by its ``flock``, so a replica that died or was downscaled frees it and
+    the next replica to start (often the same one, restarted) reopens that log and replays
+    it. ``kwargs`` go to :class:`EventLog`.
+    """
+    node = node or node_name()
+    for slot in range(MAX_SLOTS):
+        try:
+            return EventLog(os.path.join(event_dir, f"{node}-{slot}"), **kwargs)
+        except LogInUse:
+            continue
+    raise InputError(f"all {MAX_SLOTS} event log slots of {node} are in use", location=event_dir)
 
 
 def read_committed(directory: str | os.PathLike[str] | Location) -> pa.Table:
@@ -474,7 +534,7 @@ class EventLog:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise InputError(
+            raise LogInUse(
                 "event log is already open (one writer per directory: give each replica its own)",
                 location=self.directory,
             ) from None
@@ -752,29 +812,38 @@ class EventLog:
 
     def erase_stored(self, stored: str) -> int:
         """:meth:`erase_user` by the stored id (erasure requests relayed between replicas)."""
+        return self.erase_matching(lambda ids: {stored} & set(ids))
+
+    def erase_matching(self, hits: Hits) -> int:
+        """Remove the events of every user ``hits`` picks (from each file's distinct ids).
+
+        What the erasure ledger uses: it holds keyed hashes, not ids, so a log is matched by
+        hashing the ids it holds. Each file is rewritten atomically, only if it changes.
+        """
         with self._maintenance:
             with self._lock:
                 self._check_writable()
                 closed = self._live[:-1]
             # Closed segments never change under appends, so ingestion goes on meanwhile.
-            removed = sum(self._erase_from_segment(name, stored) for name in closed)
+            removed = sum(self._erase_from_segment(name, hits) for name in closed)
             with self._lock:
                 self._live_events -= removed
                 for name in self._live[len(closed) :]:  # the active one (and any rotated since)
-                    n = self._erase_from_segment(name, stored, active=name == self._live[-1])
+                    n = self._erase_from_segment(name, hits, active=name == self._live[-1])
                     self._live_events -= n
                     removed += n
-            removed += self._erase_from_datasets(stored)
-        log.info("event log %s: erased %d events of one user", self, removed)  # id not logged
+            removed += self._erase_from_datasets(hits)
+        log.info("event log %s: erased %d events", self, removed)  # ids never logged
         return removed
 
-    def _erase_from_segment(self, name: str, stored: str, *, active: bool = False) -> int:
+    def _erase_from_segment(self, name: str, hits: Hits, *, active: bool = False) -> int:
         path = os.path.join(self._segdir, name)
         with open(path, "rb") as f:
             events = _scan(f.read(), name).events
-        keep = [e for e in events if e.user_id != stored]
-        if len(keep) == len(events):
+        gone = hits({e.user_id for e in events}) if events else set()
+        if not gone:
             return 0
+        keep = [e for e in events if e.user_id not in gone]
         if active and self._fd is not None:
             os.close(self._fd)
             self._fd = None
@@ -787,7 +856,7 @@ class EventLog:
             self._active_events = len(keep)
         return len(events) - len(keep)
 
-    def _erase_from_datasets(self, stored: str) -> int:
+    def _erase_from_datasets(self, hits: Hits) -> int:
         by_part = {
             (entry["dataset"], entry["part"]): name
             for name, entry in self._compacted.items()
@@ -798,7 +867,7 @@ class EventLog:
             dataset = resolve(uri)
             stale = False
             for part in _event_parts(dataset, self.log_id):
-                before, after = self._erase_from_part(dataset.join("interactions", part), stored)
+                before, after = erase_from_part(dataset.join("interactions", part), hits)
                 stale = stale or after < before
                 segment = by_part.get((uri, f"interactions/{part}"))
                 if segment is None:
@@ -817,12 +886,19 @@ class EventLog:
             self._save_compacted()
         return removed
 
-    @staticmethod
-    def _erase_from_part(loc: Location, stored: str) -> tuple[int, int]:
-        """Rewrite a part without ``stored``'s rows; return its row counts before and after."""
-        with loc.fs.open_input_file(loc.path) as f:
-            table = pq.read_table(f)
-        keep = table.filter(pc.not_equal(table["user_id"], stored))
-        if keep.num_rows < table.num_rows:
-            _write_parquet(loc, keep)
-        return table.num_rows, keep.num_rows
+
+def erase_from_part(loc: Location, hits: Hits, column: str = "user_id") -> tuple[int, int]:
+    """Rewrite a Parquet file without the rows of the users ``hits`` picks; return its row
+    counts before and after (unchanged files are not rewritten)."""
+    with loc.fs.open_input_file(loc.path) as f:
+        table = pq.read_table(f)
+    if column not in table.column_names:
+        return table.num_rows, table.num_rows
+    values = table[column]
+    gone = hits(v for v in pc.unique(values).to_pylist() if v is not None)
+    if not gone:
+        return table.num_rows, table.num_rows
+    drop = pc.fill_null(pc.is_in(values, pa.array(sorted(gone), values.type)), False)
+    keep = table.filter(pc.invert(drop))
+    _write_parquet(loc, keep)
+    return table.num_rows, keep.num_rows

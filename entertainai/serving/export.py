@@ -25,9 +25,12 @@ without client timestamps (the server stamps the whole batch with one ``now``) c
 
 **Erasure.** Users in the erasure ledger (:class:`ErasureLedger`, under the registry root)
 are left out of the events *and* of the base's interactions, users and texts, events logged
-after the request included (conservative: an id once erased is never trained on). The ledger
-holds ids as the logs store them (pseudonyms when pseudonymisation is on); a base with raw ids
-is matched only when pseudonymisation is off.
+after the request included (conservative: while the request is in the ledger, the id is
+never trained on). The ledger holds keyed hashes of ids as the logs store them (pseudonyms
+when pseudonymisation is on): every id read is hashed and matched; a base with raw ids is
+matched only when pseudonymisation is off. Every export's output is recorded in an index
+under the registry root (``_exports/``, :func:`exported_datasets`), so a later erasure finds
+and rewrites it (:mod:`entertainai.serving.forget`).
 
 **Idempotent.** Base rows keep their order, new events follow in a canonical order (time,
 then id), and every table is written in parts of a fixed row count, so the same inputs give
@@ -38,7 +41,10 @@ is left as it is.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -51,7 +57,7 @@ from entertainai.data.dataset import MANIFEST, Dataset, DatasetWriter, Manifest
 from entertainai.errors import InputError, NotFoundError
 from entertainai.fs import Location, list_files, resolve
 from entertainai.serving.additions import CatalogueAdditions
-from entertainai.serving.erasure import ErasureLedger
+from entertainai.serving.erasure import ErasureLedger, UserMatcher
 from entertainai.serving.events import is_log_dir, read_committed
 
 log = logging.getLogger(__name__)
@@ -62,6 +68,7 @@ ID_COLUMNS = ("user_id", "item_id", "event_type", "value", "timestamp", "device"
 PART_ROWS = 1 << 20  # fixed, so the same rows always land in the same parts (same hash)
 STATS = ("logs", "events_read", "erased", "duplicates", "already_in_base", "added")
 MAX_DEPTH = 3  # ROOT/<replica>, ROOT/<node>/<replica>, ROOT/<cluster>/<node>/<replica>
+EXPORTS_DIR = "_exports"  # under the registry root: where every export went
 
 
 @dataclass(frozen=True)
@@ -146,9 +153,30 @@ def event_ids(table: pa.Table) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(*tokens, "")
 
 
-def erased_users(registry: str) -> set[str]:
-    """Stored ids of every user with an erasure request in the ledger under ``registry``."""
-    return {user for _, user in ErasureLedger(registry).pending(set())}
+def erasure_matcher(registry: str) -> UserMatcher:
+    """Every user with an erasure request in the ledger under ``registry``."""
+    return ErasureLedger(registry).matcher()
+
+
+def record_export(registry: str, dataset: str) -> None:
+    """Note that ``dataset`` holds exported events (one small file per dataset, idempotent)."""
+    index = resolve(registry).join(EXPORTS_DIR)
+    name = hashlib.sha256(dataset.encode()).hexdigest()[:24] + ".json"
+    index.fs.create_dir(index.path, recursive=True)
+    index.join(name).write_bytes(json.dumps({"dataset": dataset, "at": time.time()}).encode())
+
+
+def exported_datasets(registry: str) -> list[str]:
+    """Every dataset an export wrote under ``registry``'s index, oldest first."""
+    index = resolve(registry).join(EXPORTS_DIR)
+    found = []
+    for name in index.listdir():
+        try:
+            entry = json.loads(index.join(name).read_bytes())
+            found.append((float(entry["at"]), str(entry["dataset"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            log.warning("skipping unreadable export index entry %s", name)
+    return [uri for _, uri in sorted(found)]
 
 
 # --------------------------------------------------------------------------- the export
@@ -175,13 +203,17 @@ def export_events(
     events = pa.concat_tables([e.table for e in logs]) if logs else schemas.empty("interactions")
     if not logs:
         log.warning("no event logs under %s", events_root)
-    erased = erased_users(registry)  # read after the logs: no erasure recorded meanwhile is missed
+    erased = erasure_matcher(registry)  # read after the logs: no request meanwhile is missed
     events_read = events.num_rows
 
     def keep_unerased(table: pa.Table, column: str = "user_id") -> pa.Table:
-        if not erased or not table.num_rows:
+        if not erased or not table.num_rows or column not in table.column_names:
             return table
-        gone = pc.fill_null(pc.is_in(table.column(column), pa.array(sorted(erased))), False)
+        values = table.column(column)
+        hit = erased.hits(v for v in pc.unique(values).to_pylist() if v is not None)
+        if not hit:
+            return table
+        gone = pc.fill_null(pc.is_in(values, pa.array(sorted(hit), values.type)), False)
         return table.filter(pc.invert(gone))
 
     events = keep_unerased(events)
@@ -249,9 +281,11 @@ def export_events(
                 location=str(target),
             )
         log.info("%s already holds this export", target)
+        record_export(registry, str(target))
         return replace(
             result, content_hash=existing.content_hash, counts=existing.counts, unchanged=True
         )
+    record_export(registry, str(target))  # first: an erasure must find even a partial write
     manifest = _write(out, tables, extras, info, overwrite=overwrite)
     result = replace(result, content_hash=manifest.content_hash, counts=manifest.counts)
     log.info("exported %s", result.summary())

@@ -32,7 +32,8 @@ from entertainai.registry import ModelVersion, Registry
 from entertainai.serving import feed
 from entertainai.serving.additions import CatalogueAdditions
 from entertainai.serving.cache import ResponseCache
-from entertainai.serving.events import Event, EventLog, Pseudonymizer
+from entertainai.serving.erasure import UserMatcher
+from entertainai.serving.events import Event, EventLog, Pseudonymizer, open_slot
 from entertainai.serving.feed import Update
 
 log = logging.getLogger(__name__)
@@ -205,13 +206,20 @@ class RecommendationService:
         cls,
         config: ServiceConfig,
         *,
-        replica_id: str = "local",
+        replica_id: str | None = None,
         pseudonymizer: Pseudonymizer | None = None,
     ) -> RecommendationService:
+        """``replica_id`` names this replica's event log directory; None (what replicas use):
+        the lowest free slot of this node, ``<node>-<slot>``, so a restarted replica reopens
+        the log it had (see :func:`entertainai.serving.events.open_slot`)."""
         events = None
         if config.event_dir:
             # One log per replica: the event log is single-writer by design.
-            events = EventLog(f"{config.event_dir}/{replica_id}", pseudonymizer=pseudonymizer)
+            events = (
+                EventLog(f"{config.event_dir}/{replica_id}", pseudonymizer=pseudonymizer)
+                if replica_id
+                else open_slot(config.event_dir, pseudonymizer=pseudonymizer)
+            )
         service = cls(
             load_serving_models(config),
             config,
@@ -476,31 +484,46 @@ class RecommendationService:
         return len(fresh)
 
     def erase_user(self, user_id: str) -> int:
-        """Forget a user: their logged events, recent history and anything cached."""
-        removed = self.events.erase_user(user_id) if self.events is not None else 0
-        with self._lock:
-            self.history.forget(user_id)
-            self.response_cache.invalidate([user_id])
-        return removed
+        """Forget a user: at once in memory (recent history, cached answers, the model's
+        training history), then their logged events; returns how many events were removed."""
+        self.forget_stored(UserMatcher.exact({user_id, self.stored_id(user_id)}))
+        return self.events.erase_user(user_id) if self.events is not None else 0
 
     def stored_id(self, user_id: str) -> str:
         """The id as event logs store it (the pseudonym when pseudonymisation is on)."""
         return self.pseudonymizer.pseudonymize(user_id) if self.pseudonymizer else user_id
 
-    def erase_stored(self, stored: str) -> int:
-        """Apply an erasure relayed from another replica, which knows only the stored id."""
-        removed = self.events.erase_stored(stored) if self.events is not None else 0
-        self.forget_stored(stored)
-        return removed
+    def erase_stored(self, stored: str | UserMatcher) -> int:
+        """Apply an erasure relayed from another replica, which knows only the stored id (or
+        the ledger's hashes, as a :class:`UserMatcher`)."""
+        matcher = self._matcher(stored)
+        self.forget_stored(matcher)
+        return self.events.erase_matching(matcher.hits) if self.events is not None else 0
 
-    def forget_stored(self, stored: str) -> None:
-        """The in-memory half of an erasure (history, cached answers), by stored id."""
+    def forget_stored(self, stored: str | UserMatcher) -> None:
+        """The in-memory half of an erasure, by stored id or matcher: recent history, cached
+        answers, and the served models' training history (the user turns cold-start)."""
+        matcher = self._matcher(stored)
+        models = self.models
+        served = [models.model, *([models.trending] if models.trending is not models.model else [])]
+        # Matching hashes every id a model holds: done before the lock, which requests need.
+        gone = [(m, matcher.hits(m.user_ids_.tolist())) for m in served]
         with self._lock:
-            held = {*self.history.users(), *self.response_cache.users()}
-            raw = [u for u in held if self.stored_id(u) == stored]
-            for user in raw or [stored]:
+            held = matcher.hits({*self.history.users(), *self.response_cache.users()})
+            users = held | matcher.ids  # ids not held: in-flight answers must not be cached
+            for user in users:
                 self.history.forget(user)
-            self.response_cache.invalidate(raw or [stored])
+            for model, ids in gone:
+                if ids and model in (self.models.model, self.models.trending):
+                    model.forget_users(sorted(ids))
+                    users |= ids
+            self.response_cache.invalidate(sorted(users))
+
+    def _matcher(self, stored: str | UserMatcher) -> UserMatcher:
+        if isinstance(stored, UserMatcher):
+            return stored
+        pseudo = self.pseudonymizer.pseudonymize if self.pseudonymizer else None
+        return UserMatcher.exact([stored], pseudo)
 
     def set_blocked(self, item_ids: Sequence[str], source: str = "curation") -> bool:
         """Replace one source's block list (dataset curation, screened new items, ...);

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from entertainai.serving.events import EventLog
+from entertainai.serving.events import open_slot
 from tests.cluster.cluster import free_port, record_figure
 from tests.deployments.conftest import KEYS_ENV, WRITE_KEY
 
@@ -97,7 +97,8 @@ def test_kill_9_during_http_ingestion_loses_no_acknowledged_event(
             c.join(timeout=20)
     assert server.returncode == -signal.SIGKILL
 
-    with EventLog(str(events / "local")) as log:  # "restart": reopen and recover the log
+    # "restart": the next replica on this host takes the freed slot and recovers the log.
+    with open_slot(str(events)) as log:
         stored = [e.user_id for e in log.replay()]
         truncated = log.truncated_lines
     acknowledged = [u for batch in acked for u in batch]
