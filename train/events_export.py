@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from entertainai.errors import NotFoundError
-from entertainai.registry import default_root
-from entertainai.serving.export import DEFAULT_EVENTS_ROOT, LogEvents, export_events, read_events
+from entertainai.serving.export import (
+    LogEvents,
+    add_source_arguments,
+    export_events,
+    read_events,
+)
 from train.common import absolute, add_ray_args, init_ray, run_job
 
 log = logging.getLogger("train.events_export")
@@ -59,26 +62,7 @@ def read_on_every_node(root: str) -> list[LogEvents]:
 
 def add_export_args(parser: argparse.ArgumentParser) -> None:
     """The options of ``entertainai events export`` plus ``--each-node`` (also train.retrain's)."""
-    parser.add_argument(
-        "--events",
-        default=DEFAULT_EVENTS_ROOT,
-        help="event log root, the Serve app's event_dir: every log directory under it "
-        "(ROOT/<replica>/, ROOT/<node>/<replica>/) is read (default ./runs/events)",
-    )
-    parser.add_argument(
-        "--base", help="dataset the events are added to (default: a dataset of events only)"
-    )
-    parser.add_argument(
-        "--registry",
-        default=default_root(),
-        help="registry root holding the erasure ledger (default $ENTERTAINAI_ARTIFACTS or "
-        "./artifacts)",
-    )
-    parser.add_argument(
-        "--catalogue-root",
-        default=os.environ.get("ENTERTAINAI_CATALOGUE_ROOT"),
-        help="where POST /v1/items records new items (default: the registry root)",
-    )
+    add_source_arguments(parser)
     parser.add_argument(
         "--each-node",
         action="store_true",

@@ -222,9 +222,10 @@ def pick(body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 async def screen_images(
-    request: Request, ctx: WebContext, session: Session, images: list[str]
+    request: Request, ctx: WebContext, session: Session, images: list[str], what: str
 ) -> dict[str, Any]:
-    """The moderation capability's verdicts on generated PNGs (base64): which to withhold.
+    """The moderation capability's verdicts on generated PNGs (base64); flagged ones are
+    withheld (``what`` names them in the refusal).
 
     Without the capability or its image model the images are shown, marked "not screened"."""
     answer = await ctx.call(
@@ -237,6 +238,8 @@ async def screen_images(
     results = answer.json()["results"]
     flagged = [i for i, r in enumerate(results) if r.get("flagged")]
     reasons = sorted({x for i in flagged for x in results[i].get("reasons", [])})
+    if flagged:
+        raise InputError(f"{what} withheld by moderation: {', '.join(reasons or ['flagged'])}")
     return {
         "screened": True,
         "model": answer.json().get("model"),
@@ -253,10 +256,7 @@ async def generate_image(
     payload = {**pick(body, IMAGE_FIELDS), "grid": True, "format": "json"}
     payload.setdefault("scale", 4)
     out = await ctx.json(request, session, "POST", "/v1/generate/image", body=payload)
-    moderation = await screen_images(request, ctx, session, [out["grid_base64"]])
-    if moderation["flagged"]:
-        reasons = ", ".join(moderation.get("reasons") or ["flagged"])
-        raise InputError(f"generated grid withheld by moderation: {reasons}")
+    moderation = await screen_images(request, ctx, session, [out["grid_base64"]], "generated grid")
     return {
         "model": out["model"],
         "seed": out["seed"],
@@ -275,10 +275,7 @@ async def style_transfer(
     """A content image in a style image's texture, screened by moderation."""
     payload = {**pick(body, STYLE_FIELDS), "format": "json"}
     out = await ctx.json(request, session, "POST", "/v1/generate/style-transfer", body=payload)
-    moderation = await screen_images(request, ctx, session, [out["image_base64"]])
-    if moderation["flagged"]:
-        reasons = ", ".join(moderation.get("reasons") or ["flagged"])
-        raise InputError(f"styled image withheld by moderation: {reasons}")
+    moderation = await screen_images(request, ctx, session, [out["image_base64"]], "styled image")
     return {
         "model": out["model"],
         "png_base64": out["image_base64"],

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from deployments.observability import REGISTRY
-from entertainai.errors import InputError
 from entertainai.registry import LATEST, PRODUCTION, Registry
-from entertainai.serving.promotion import check_promotion
+from entertainai.serving import promotion
+from entertainai.serving.promotion import check_promotion, rollback_target
 from entertainai.serving.service import ServiceConfig
 
 log = logging.getLogger(__name__)
@@ -72,12 +72,6 @@ def _useful(target: int | None, aliases: dict[str, int]) -> int | None:
     return target if target is not None and target != aliases.get(PRODUCTION) else None
 
 
-def rollback_target(registry: Registry, name: str, alias: str) -> int | None:
-    """The version ``alias`` pointed at before its last move (what ``models rollback`` does)."""
-    history = [h for h in registry.alias_history(name) if h["alias"] == alias]
-    return history[-1]["previous"] if history else None
-
-
 def promote(
     registry: Registry, name: str, version: int, alias: str, serving: ServiceConfig
 ) -> None:
@@ -88,10 +82,7 @@ def promote(
 
 
 def rollback(registry: Registry, name: str, alias: str) -> int:
-    previous = rollback_target(registry, name, alias)
-    if previous is None:
-        raise InputError(f"{name}@{alias} has no earlier version to roll back to")
-    registry.set_alias(name, alias, previous)
+    previous = promotion.rollback(registry, name, alias)
     log.warning("web: %s@%s -> version %d (rolled back)", name, alias, previous)
     return previous
 

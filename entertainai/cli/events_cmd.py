@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
-from entertainai.registry import default_root
-from entertainai.serving.export import DEFAULT_EVENTS_ROOT
+from entertainai.serving.export import add_source_arguments
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -27,36 +25,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         ),
     )
     export.add_argument("--out", required=True, help="the new dataset's directory or URI")
-    add_export_args(export)
+    add_source_arguments(export)
     export.add_argument(
         "--overwrite", action="store_true", help="replace --out if it holds another dataset"
     )
     export.add_argument("--json", action="store_true", help="print the summary as JSON")
     export.set_defaults(handler=run_export)
-
-
-def add_export_args(parser: argparse.ArgumentParser) -> None:
-    """Where the events, base, erasures and new items are (train.events_export mirrors them)."""
-    parser.add_argument(
-        "--events",
-        default=DEFAULT_EVENTS_ROOT,
-        help="event log root, the Serve app's event_dir: every log directory under it "
-        "(ROOT/<replica>/, ROOT/<node>/<replica>/) is read (default ./runs/events)",
-    )
-    parser.add_argument(
-        "--base", help="dataset the events are added to (default: a dataset of events only)"
-    )
-    parser.add_argument(
-        "--registry",
-        default=default_root(),
-        help="registry root holding the erasure ledger (default $ENTERTAINAI_ARTIFACTS or "
-        "./artifacts)",
-    )
-    parser.add_argument(
-        "--catalogue-root",
-        default=os.environ.get("ENTERTAINAI_CATALOGUE_ROOT"),
-        help="where POST /v1/items records new items (default: the registry root)",
-    )
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -102,14 +102,9 @@ def run_promote(args: argparse.Namespace) -> int:
 
 
 def run_rollback(args: argparse.Namespace) -> int:
-    from entertainai.errors import InputError
+    from entertainai.serving.promotion import rollback
 
-    registry = Registry(args.registry)
-    history = [h for h in registry.alias_history(args.name) if h["alias"] == args.alias]
-    if not history or history[-1]["previous"] is None:
-        raise InputError(f"{args.name}@{args.alias} has no earlier version to roll back to")
-    previous = history[-1]["previous"]
-    registry.set_alias(args.name, args.alias, previous)
+    previous = rollback(Registry(args.registry), args.name, args.alias)
     print(f"{args.name}@{args.alias} -> version {previous} (rolled back)")
     return 0
 

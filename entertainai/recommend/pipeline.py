@@ -66,8 +66,9 @@ class LiveContext:
     exposure: np.ndarray | None = None  # how often each item was shown (exploration pool)
     explore_pool: int = 50
     rng: np.random.Generator | None = None
-    new_items: np.ndarray | None = None  # bool per model item: added since the model was fit
-    trending_mask: Callable[[], np.ndarray] | None = None  # items in the trending top
+    # Masks per model item, computed only when a step needs them (exploration, explanations):
+    new_items: Callable[[], np.ndarray] | None = None  # added since the model was fit
+    trending_mask: Callable[[], np.ndarray] | None = None  # in the trending top
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def run(
             live.exposure,
             live.explore_pool,
             allowed=query.filters.mask(catalogue or model.catalogue_)[: len(live.exposure)],
-            new=live.new_items,
+            new=live.new_items() if live.new_items else None,
         )
         items, top_scores, explored = rerank.explore(
             items, top_scores, pool, live.rng or np.random.default_rng(0), every=live.explore_every
@@ -207,5 +208,5 @@ def _explain(
         histories,
         model.catalogue_,
         trending_mask=live.trending_mask() if live.trending_mask else None,
-        new=live.new_items,
+        new=live.new_items() if live.new_items else None,
     )

@@ -41,9 +41,11 @@ is left as it is.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -56,6 +58,7 @@ from entertainai.data import schemas
 from entertainai.data.dataset import MANIFEST, Dataset, DatasetWriter, Manifest
 from entertainai.errors import InputError, NotFoundError
 from entertainai.fs import Location, list_files, resolve
+from entertainai.registry import default_root
 from entertainai.serving.additions import CatalogueAdditions
 from entertainai.serving.erasure import ErasureLedger, UserMatcher
 from entertainai.serving.events import is_log_dir, read_committed
@@ -333,3 +336,28 @@ def _with_additions(items: pa.Table, root: str) -> pa.Table:
     known = set(items.column("item_id").to_pylist())
     rows = sorted(row for item, row in latest.items() if item not in known)
     return pa.concat_tables([items, added.take(pa.array(rows, pa.int64()))]) if rows else items
+
+
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where an export reads from: the events, the base, erasures and new items (the CLI's
+    ``events export`` and the Ray jobs ``train.events_export`` / ``train.retrain`` share them)."""
+    parser.add_argument(
+        "--events",
+        default=DEFAULT_EVENTS_ROOT,
+        help="event log root, the Serve app's event_dir: every log directory under it "
+        "(ROOT/<host>-<slot>/, also one level deeper) is read (default ./runs/events)",
+    )
+    parser.add_argument(
+        "--base", help="dataset the events are added to (default: a dataset of events only)"
+    )
+    parser.add_argument(
+        "--registry",
+        default=default_root(),
+        help="registry root holding the erasure ledger (default $ENTERTAINAI_ARTIFACTS or "
+        "./artifacts)",
+    )
+    parser.add_argument(
+        "--catalogue-root",
+        default=os.environ.get("ENTERTAINAI_CATALOGUE_ROOT"),
+        help="where POST /v1/items records new items (default: the registry root)",
+    )

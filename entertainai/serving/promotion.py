@@ -68,3 +68,19 @@ def check_promotion(
                 f"refusing to promote {mv.ref}: {name}@{alias} serves a {now.kind} model and "
                 f"version {version} is a {mv.kind} model (use another name, or --force)"
             )
+
+
+def rollback_target(registry: Registry, name: str, alias: str) -> int | None:
+    """The version ``alias`` pointed at before its last move (None: nothing to go back to)."""
+    history = [h for h in registry.alias_history(name) if h["alias"] == alias]
+    return history[-1]["previous"] if history else None
+
+
+def rollback(registry: Registry, name: str, alias: str) -> int:
+    """Move ``alias`` back to the version it had before; returns that version. The CLI's
+    ``models rollback`` and the web app's operator page both roll back through this."""
+    previous = rollback_target(registry, name, alias)
+    if previous is None:
+        raise InputError(f"{name}@{alias} has no earlier version to roll back to")
+    registry.set_alias(name, alias, previous)
+    return previous

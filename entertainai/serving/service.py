@@ -353,7 +353,7 @@ class RecommendationService:
             exposure=self.exposure,
             explore_pool=self.config.explore_pool,
             rng=self.rng,
-            new_items=self._new_mask(model),
+            new_items=lambda: self._new_mask(model),
             trending_mask=lambda: self._trending_mask(model),
         )
 
