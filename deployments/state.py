@@ -10,8 +10,8 @@ from typing import Any
 from deployments import follow
 from deployments.settings import AppArgs
 from entertainai.errors import EntertainAIError, InputError, Unavailable
-from entertainai.serving.events import PSEUDONYM_SECRET_ENV, Pseudonymizer
 from entertainai.serving.forget import Eraser
+from entertainai.serving.pseudonyms import PSEUDONYM_SECRET_ENV, Pseudonymizer
 from entertainai.serving.security import ApiKeyStore, RateLimiter
 from entertainai.serving.service import RecommendationService
 

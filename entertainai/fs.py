@@ -46,12 +46,7 @@ class Location:
     def write_bytes(self, data: bytes) -> None:
         """Write a whole file atomically where the filesystem allows (temp + rename locally)."""
         if self.is_local:
-            tmp = f"{self.path}.tmp-{uuid.uuid4().hex}"
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            replace_file(self.path, data)
         else:  # object stores replace whole objects atomically on PUT
             with self.fs.open_output_stream(self.path) as f:
                 f.write(data)
@@ -65,6 +60,34 @@ class Location:
 
     def __str__(self) -> str:
         return self.path if self.is_local else f"{self.fs.type_name}://{self.path}"
+
+
+TMP_MARK = ".tmp-"  # in the name of a temp file not yet renamed into place
+
+
+def fsync_dir(path: str) -> None:
+    """Make a directory's entries durable: a new or renamed file is durable only once they are."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replace_file(path: str, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to the local ``path`` atomically: temp file, fsync, rename, directory fsync.
+
+    ``fsync=False`` keeps the atomic rename but survives only a process crash, not power loss.
+    """
+    tmp = f"{path}{TMP_MARK}{uuid.uuid4().hex}"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        if fsync:
+            os.fsync(f.fileno())
+    os.replace(tmp, path)
+    if fsync:
+        fsync_dir(os.path.dirname(path))
 
 
 def resolve(uri: str | os.PathLike[str]) -> Location:

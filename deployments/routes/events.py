@@ -11,7 +11,7 @@ from deployments.deps import EventWriter, State
 from deployments.observability import EVENT_LAG, EVENTS
 from deployments.schemas import EventsRequest, EventsResponse
 from entertainai.serving import feed
-from entertainai.serving.events import validate_event
+from entertainai.serving.event_validation import validate_event
 from entertainai.serving.service import live_rows
 
 router = APIRouter(prefix="/v1", tags=["events"])

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from entertainai import __version__
 from entertainai.data import schemas
 from entertainai.errors import InputError, NotFoundError
-from entertainai.fs import Location, atomic_directory, list_files, resolve, sha256_files
+from entertainai.fs import TMP_MARK, Location, atomic_directory, list_files, resolve, sha256_files
 
 MANIFEST = "manifest.json"
 
@@ -125,17 +125,68 @@ class DatasetWriter:
         for name in schemas.TABLES:  # every table exists, even if empty
             if name not in self._parts:
                 self.write(name, schemas.empty(name))
-        files = [f for f in list_files(self.root) if f != MANIFEST]
-        self.manifest = Manifest(
-            schema_version=schemas.SCHEMA_VERSION,
+        self.manifest = write_manifest(
+            self.root,
             source=self.source,
             counts=dict(self._counts),
-            content_hash=sha256_files(self.root, files),
-            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             skipped_rows=dict(self.skipped_rows),
             info={"code_version": __version__, **self.info},
         )
-        self.root.join(MANIFEST).write_bytes(self.manifest.to_json().encode())
+
+
+def write_manifest(
+    root: Location,
+    *,
+    source: str,
+    counts: dict[str, int],
+    skipped_rows: dict[str, int],
+    info: dict[str, Any],
+) -> Manifest:
+    """Hash every file under ``root`` and write its manifest last (what makes it a dataset)."""
+    files = [f for f in list_files(root) if f != MANIFEST]
+    manifest = Manifest(
+        schema_version=schemas.SCHEMA_VERSION,
+        source=source,
+        counts=counts,
+        content_hash=sha256_files(root, files),
+        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        skipped_rows=skipped_rows,
+        info=info,
+    )
+    root.join(MANIFEST).write_bytes(manifest.to_json().encode())
+    return manifest
+
+
+def refresh_manifest(root: Location, *, source: str = "event-log") -> Manifest:
+    """(Re)write the manifest of a dataset whose parts were added or rewritten in place
+    (event-log compaction, erasure), so readers see the new parts consistently.
+
+    Keeps an existing manifest's source, skipped rows and info; recounts rows from Parquet
+    footers and rehashes the content (O(dataset size), paid once per compaction or erasure).
+    """
+    root.fs.create_dir(root.path, recursive=True)
+    for name in schemas.TABLES:  # crashed temp writes must not enter the content hash
+        folder = root.join(name)
+        for stray in [n for n in folder.listdir() if TMP_MARK in n]:
+            root.fs.delete_file(folder.join(stray).path)
+    marker = root.join(MANIFEST)
+    old = Manifest.from_json(marker.read_bytes().decode()) if marker.exists() else None
+    return write_manifest(
+        root,
+        source=old.source if old else source,
+        counts={name: _row_count(root.join(name)) for name in schemas.TABLES},
+        skipped_rows=old.skipped_rows if old else {},
+        info=old.info if old else {"code_version": __version__},
+    )
+
+
+def _row_count(folder: Location) -> int:
+    total = 0
+    for name in folder.listdir():
+        if name.endswith(".parquet"):
+            with folder.fs.open_input_file(folder.join(name).path) as f:
+                total += pq.ParquetFile(f).metadata.num_rows
+    return total
 
 
 class Dataset:

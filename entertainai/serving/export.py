@@ -61,7 +61,7 @@ from entertainai.fs import Location, list_files, resolve
 from entertainai.registry import default_root
 from entertainai.serving.additions import CatalogueAdditions
 from entertainai.serving.erasure import ErasureLedger, UserMatcher
-from entertainai.serving.events import is_log_dir, read_committed
+from entertainai.serving.event_log import is_log_dir, read_committed
 
 log = logging.getLogger(__name__)
 

@@ -39,22 +39,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from entertainai.data.dataset import MANIFEST
+from entertainai.data.dataset import MANIFEST, refresh_manifest
 from entertainai.errors import NotFoundError, Unavailable
 from entertainai.fs import Location, list_files, resolve
 from entertainai.registry import Registry, default_root
 from entertainai.serving.erasure import ARTIFACTS, ErasureLedger, Pseudonymize, UserMatcher
-from entertainai.serving.events import (
-    PSEUDONYM_SECRET_ENV,
-    EventLog,
-    Hits,
-    LogInUse,
-    Pseudonymizer,
-    erase_from_part,
-    read_log_id,
-    refresh_manifest,
-)
+from entertainai.serving.event_log import EventLog, Hits, LogInUse, erase_from_part, read_log_id
 from entertainai.serving.export import DEFAULT_EVENTS_ROOT, exported_datasets, find_logs
+from entertainai.serving.pseudonyms import PSEUDONYM_SECRET_ENV, Pseudonymizer
 
 log = logging.getLogger(__name__)
 

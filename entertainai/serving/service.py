@@ -33,8 +33,10 @@ from entertainai.serving import feed
 from entertainai.serving.additions import CatalogueAdditions
 from entertainai.serving.cache import ResponseCache
 from entertainai.serving.erasure import UserMatcher
-from entertainai.serving.events import Event, EventLog, Pseudonymizer, open_slot
+from entertainai.serving.event_log import EventLog, open_slot
+from entertainai.serving.event_validation import Event
 from entertainai.serving.feed import Update
+from entertainai.serving.pseudonyms import Pseudonymizer
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +213,7 @@ class RecommendationService:
     ) -> RecommendationService:
         """``replica_id`` names this replica's event log directory; None (what replicas use):
         the lowest free slot of this node, ``<node>-<slot>``, so a restarted replica reopens
-        the log it had (see :func:`entertainai.serving.events.open_slot`)."""
+        the log it had (see :func:`entertainai.serving.event_log.open_slot`)."""
         events = None
         if config.event_dir:
             # One log per replica: the event log is single-writer by design.

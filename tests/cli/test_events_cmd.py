@@ -10,7 +10,8 @@ import pytest
 
 from entertainai.cli.main import main
 from entertainai.data.dataset import Dataset
-from entertainai.serving.events import Event, EventLog
+from entertainai.serving.event_log import EventLog
+from entertainai.serving.event_validation import Event
 
 
 def test_events_export_writes_a_dataset_and_is_idempotent(tmp_path: Path, capsys) -> None:

@@ -13,7 +13,7 @@ from deployments.state import GatewayState
 from entertainai.errors import Unavailable
 from entertainai.registry import Registry
 from entertainai.serving.erasure import ErasureLedger
-from entertainai.serving.events import Event
+from entertainai.serving.event_validation import Event
 
 IGNORE = shutil.ignore_patterns("_erasures", "_exports")
 

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from entertainai.serving.events import open_slot
+from entertainai.serving.event_log import open_slot
 from tests.cluster.cluster import free_port, record_figure
 from tests.deployments.conftest import KEYS_ENV, WRITE_KEY
 

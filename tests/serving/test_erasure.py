@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from entertainai.serving.erasure import ARTIFACTS, ErasureLedger, UserMatcher
-from entertainai.serving.events import Event, EventLog, LogInUse, Pseudonymizer, open_slot
+from entertainai.serving.event_log import EventLog, LogInUse, open_slot
+from entertainai.serving.event_validation import Event
+from entertainai.serving.pseudonyms import Pseudonymizer
 
 
 def test_the_ledger_holds_keyed_hashes_never_raw_ids(tmp_path: Path):

@@ -20,7 +20,8 @@ from entertainai.recommend.explain import WATCHED
 from entertainai.recommend.pipeline import LiveContext, Query, run
 from entertainai.registry import Registry
 from entertainai.serving.erasure import ErasureLedger, UserMatcher
-from entertainai.serving.events import Event, EventLog
+from entertainai.serving.event_log import EventLog
+from entertainai.serving.event_validation import Event
 from entertainai.serving.export import export_events, exported_datasets
 from entertainai.serving.forget import erase_from_dataset
 from entertainai.serving.forget import main as forget_main

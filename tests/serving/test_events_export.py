@@ -13,8 +13,10 @@ from entertainai.data.dataset import Dataset, DatasetWriter
 from entertainai.errors import InputError, NotFoundError
 from entertainai.serving.additions import CatalogueAdditions
 from entertainai.serving.erasure import ErasureLedger
-from entertainai.serving.events import Event, EventLog, Pseudonymizer, _to_table, read_committed
+from entertainai.serving.event_log import EventLog, _to_table, read_committed
+from entertainai.serving.event_validation import Event
 from entertainai.serving.export import event_ids, export_events, find_logs
+from entertainai.serving.pseudonyms import Pseudonymizer
 
 T0 = 1_700_000_000.0
 

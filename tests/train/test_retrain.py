@@ -18,7 +18,8 @@ from entertainai.model import load_model
 from entertainai.recommend.retrain import RetrainConfig, retrain
 from entertainai.recommend.training import TrainSpec, fit_and_evaluate, prepare, register
 from entertainai.registry import Registry
-from entertainai.serving.events import Event, EventLog
+from entertainai.serving.event_log import EventLog
+from entertainai.serving.event_validation import Event
 from train import events_export
 from train import retrain as retrain_job
 

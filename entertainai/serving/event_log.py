@@ -33,13 +33,9 @@ exporter on another process or node uses while the replica keeps appending
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import fcntl
-import hashlib
-import hmac
 import json
 import logging
-import math
 import os
 import posixpath
 import re
@@ -56,19 +52,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from entertainai import __version__
 from entertainai.data import schemas
-from entertainai.data.dataset import MANIFEST, Manifest
+from entertainai.data.dataset import refresh_manifest
 from entertainai.errors import ArtifactError, InputError
-from entertainai.fs import Location, list_files, resolve, sha256_files
+from entertainai.fs import TMP_MARK, Location, fsync_dir, replace_file, resolve
+from entertainai.serving.event_validation import DEFAULT_MAX_FUTURE_S, Event, check_event
+from entertainai.serving.pseudonyms import Pseudonymizer
 
 log = logging.getLogger(__name__)
-
-MAX_ID_LENGTH = 256
-DEFAULT_MAX_FUTURE_S = 300.0
-# 2000-01-01T00:00:00Z. Older timestamps are almost always milliseconds-vs-seconds or
-# unset-clock bugs, and would silently poison time-decayed features.
-MIN_TIMESTAMP = 946_684_800.0
 
 SEGMENTS = "segments"
 COMPACTED = "compacted.json"
@@ -80,7 +71,6 @@ MAX_SLOTS = 1024  # replicas of one node sharing an event root
 
 _SEGMENT_RE = re.compile(r"^seg-(\d{6,})\.jsonl$")
 _COMMIT_PREFIX = b'{"commit":'
-_TMP_MARK = ".tmp-"
 
 
 #: Given the distinct user ids a file holds, the ones to erase (``UserMatcher.hits``).
@@ -89,122 +79,6 @@ Hits = Callable[[Iterable[str]], set[str]]
 
 class LogInUse(InputError):
     """Another process holds the log's lock (a live replica)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One interaction. ``timestamp`` is UTC unix seconds; ``value`` a rating, fraction or None."""
-
-    user_id: str
-    item_id: str
-    event_type: str
-    value: float | None
-    timestamp: float
-    device: str | None = None
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def validate_event(
-    *,
-    user_id: object,
-    item_id: object,
-    event_type: object,
-    value: object = None,
-    timestamp: object = None,
-    device: object = None,
-    now: float | None = None,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
-) -> Event:
-    """Build an :class:`Event` from untrusted fields; a missing timestamp means ``now``.
-
-    Raises :class:`InputError` whose location names the offending field.
-    """
-    now = time.time() if now is None else now
-    event = Event(
-        user_id=user_id,  # type: ignore[arg-type]  # checked below
-        item_id=item_id,  # type: ignore[arg-type]
-        event_type=event_type,  # type: ignore[arg-type]
-        value=None if value is None else _number(value, "value"),
-        timestamp=now if timestamp is None else _number(timestamp, "timestamp"),
-        device=device,  # type: ignore[arg-type]
-    )
-    check_event(event, now=now, max_future_s=max_future_s)
-    return event
-
-
-def check_event(
-    event: Event, *, now: float, max_future_s: float = DEFAULT_MAX_FUTURE_S, where: str = ""
-) -> None:
-    """Raise :class:`InputError` naming the field if ``event`` may not enter the log."""
-    for name in ("user_id", "item_id"):
-        _identifier(getattr(event, name), name, where)
-    if event.event_type not in schemas.EVENT_TYPES:
-        raise InputError(
-            f"must be one of {', '.join(schemas.EVENT_TYPES)}",
-            location=f"{where}field 'event_type'",
-        )
-    if event.value is not None and not _is_finite(event.value):
-        raise InputError("must be a finite number or null", location=f"{where}field 'value'")
-    ts = event.timestamp
-    if not _is_finite(ts) or ts < MIN_TIMESTAMP:
-        raise InputError(
-            "must be unix seconds after 2000-01-01 (milliseconds by mistake?)",
-            location=f"{where}field 'timestamp'",
-        )
-    if ts > now + max_future_s:
-        raise InputError(
-            f"is {ts - now:.0f} s in the future (at most {max_future_s:.0f} s allowed)",
-            location=f"{where}field 'timestamp'",
-        )
-    if event.device is not None:
-        _identifier(event.device, "device", where)
-
-
-def _identifier(value: object, name: str, where: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise InputError("must be a non-empty string", location=f"{where}field '{name}'")
-    if len(value) > MAX_ID_LENGTH:
-        raise InputError(
-            f"is longer than {MAX_ID_LENGTH} characters", location=f"{where}field '{name}'"
-        )
-
-
-def _number(value: object, name: str) -> float:
-    # bool is an int subclass; `true` as a rating is a client bug, not 1.0.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError("must be a number", location=f"field '{name}'")
-    return float(value)
-
-
-def _is_finite(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-# --------------------------------------------------------------------------- pseudonyms
-
-
-PSEUDONYM_SECRET_ENV = "ENTERTAINAI_PSEUDONYM_SECRET"  # nosec B105 - a variable name
-
-
-class Pseudonymizer:
-    """Keyed, stable pseudonyms for user ids, so raw ids never reach the disk.
-
-    HMAC-SHA256 rather than a plain hash: without the secret nobody can confirm a guessed
-    id against the log. 32 hex chars (128 bits) keep collisions out of reach.
-    """
-
-    def __init__(self, secret: bytes) -> None:
-        if len(secret) < 16:
-            raise InputError("must be at least 16 bytes", location="pseudonymizer secret")
-        self._secret = secret
-
-    def pseudonymize(self, user_id: str) -> str:
-        return hmac.new(self._secret, user_id.encode(), hashlib.sha256).hexdigest()[:32]
-
-    def __repr__(self) -> str:  # never show the secret
-        return "Pseudonymizer(secret=***)"
 
 
 # --------------------------------------------------------------------------- line format
@@ -281,32 +155,10 @@ def _parse_commit(line: bytes) -> int:
 # --------------------------------------------------------------------------- file helpers
 
 
-def _fsync_dir(path: str) -> None:
-    # A new or renamed file is durable only once its directory entry is.
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def _replace_file(path: str, data: bytes, *, fsync: bool) -> None:
-    """Write ``data`` to ``path`` atomically (temp + fsync + rename + directory fsync)."""
-    tmp = f"{path}{_TMP_MARK}{uuid.uuid4().hex}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        if fsync:
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
-    if fsync:
-        _fsync_dir(os.path.dirname(path))
 
 
 def _segment_number(name: str) -> int:
@@ -341,8 +193,6 @@ def _write_parquet(loc: Location, table: pa.Table) -> None:
     pq.write_table(table, sink)
     loc.fs.create_dir(posixpath.dirname(loc.path), recursive=True)
     loc.write_bytes(sink.getvalue().to_pybytes())  # temp + rename locally, one PUT remotely
-    if loc.is_local:
-        _fsync_dir(posixpath.dirname(loc.path))
 
 
 def _event_parts(dataset: Location, log_id: str) -> list[str]:
@@ -350,47 +200,6 @@ def _event_parts(dataset: Location, log_id: str) -> list[str]:
     prefix = f"{PART_PREFIX}{log_id}-"
     folder = dataset.join("interactions")
     return [n for n in folder.listdir() if n.startswith(prefix) and n.endswith(".parquet")]
-
-
-def _refresh_manifest(dataset: Location) -> None:
-    """(Re)write the dataset's manifest last, so readers see the new parts consistently.
-
-    Keeps an existing manifest's source and info; recounts rows from Parquet footers and
-    rehashes the content (O(dataset size), paid once per compaction or erasure).
-    """
-    dataset.fs.create_dir(dataset.path, recursive=True)
-    for name in schemas.TABLES:  # crashed temp writes must not enter the content hash
-        folder = dataset.join(name)
-        for stray in [n for n in folder.listdir() if _TMP_MARK in n]:
-            dataset.fs.delete_file(folder.join(stray).path)
-    counts = {name: _row_count(dataset.join(name)) for name in schemas.TABLES}
-    files = [f for f in list_files(dataset) if f != MANIFEST]
-    marker = dataset.join(MANIFEST)
-    old = Manifest.from_json(marker.read_bytes().decode()) if marker.exists() else None
-    manifest = Manifest(
-        schema_version=schemas.SCHEMA_VERSION,
-        source=old.source if old else "event-log",
-        counts=counts,
-        content_hash=sha256_files(dataset, files),
-        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        skipped_rows=old.skipped_rows if old else {},
-        info=old.info if old else {"code_version": __version__},
-    )
-    marker.write_bytes(manifest.to_json().encode())
-
-
-def refresh_manifest(dataset: Location) -> None:
-    """:func:`_refresh_manifest` for other modules (a dataset rewritten in place)."""
-    _refresh_manifest(dataset)
-
-
-def _row_count(folder: Location) -> int:
-    total = 0
-    for name in folder.listdir():
-        if name.endswith(".parquet"):
-            with folder.fs.open_input_file(folder.join(name).path) as f:
-                total += pq.ParquetFile(f).metadata.num_rows
-    return total
 
 
 # --------------------------------------------------------------------------- read-only access
@@ -546,14 +355,14 @@ class EventLog:
         names = sorted(
             (n for n in os.listdir(self._segdir) if _SEGMENT_RE.match(n)), key=_segment_number
         )
-        for stray in (n for n in os.listdir(self._segdir) if _TMP_MARK in n):
+        for stray in (n for n in os.listdir(self._segdir) if TMP_MARK in n):
             os.remove(os.path.join(self._segdir, stray))  # a rewrite that never got renamed
         finished = [n for n in names if n in self._compacted]
         for name in finished:  # crash after compacted.json, before deletion: finish it
             os.remove(os.path.join(self._segdir, name))
         if finished:
             log.info("event log %s: removed %d already-compacted segments", self, len(finished))
-            _fsync_dir(self._segdir)
+            fsync_dir(self._segdir)
         self._live = [n for n in names if n not in self._compacted]
         self._live_events = sum(self._quick_count(n) for n in self._live[:-1])
         if self._live:
@@ -601,7 +410,7 @@ class EventLog:
         name = _segment_name(number)
         self._open_active(name)
         if self.fsync:
-            _fsync_dir(self._segdir)
+            fsync_dir(self._segdir)
         self._live.append(name)
         self._active_events = 0
 
@@ -743,7 +552,7 @@ class EventLog:
                 self._datasets.append(str(dataset))
                 self._save_compacted()
             done = {name: self._compact_segment(name, dataset) for name in closed}
-            _refresh_manifest(dataset)
+            refresh_manifest(dataset)
             with self._lock:
                 self._compacted.update(done)
                 self._save_compacted()
@@ -752,7 +561,7 @@ class EventLog:
                 self._live_events -= moved
             for name in closed:
                 os.remove(os.path.join(self._segdir, name))
-            _fsync_dir(self._segdir)
+            fsync_dir(self._segdir)
         log.info("event log %s: compacted %d events into %s", self, moved, dataset)
         return moved
 
@@ -769,7 +578,7 @@ class EventLog:
         path = os.path.join(self.directory, LOG_INFO)
         if not os.path.exists(path):
             body = json.dumps({"version": 1, "log_id": uuid.uuid4().hex[:12]}).encode()
-            _replace_file(path, body, fsync=True)
+            replace_file(path, body, fsync=True)
         try:
             with open(path, "rb") as f:
                 log_id = json.loads(f.read())["log_id"]
@@ -793,7 +602,7 @@ class EventLog:
     def _save_compacted(self) -> None:
         data = {"version": 1, "datasets": self._datasets, "segments": self._compacted}
         body = json.dumps(data, indent=1, sort_keys=True).encode()
-        _replace_file(os.path.join(self.directory, COMPACTED), body, fsync=True)
+        replace_file(os.path.join(self.directory, COMPACTED), body, fsync=True)
 
     # ----------------------------------------------------------------- erasure
 
@@ -848,7 +657,7 @@ class EventLog:
             os.close(self._fd)
             self._fd = None
         try:
-            _replace_file(path, _batch_bytes(keep), fsync=True)
+            replace_file(path, _batch_bytes(keep), fsync=True)
         finally:
             if active:
                 self._open_active(name)  # the old descriptor points at the replaced file
@@ -881,7 +690,7 @@ class EventLog:
                         entry["events"] = after
                     stale = True
             if stale:
-                _refresh_manifest(dataset)
+                refresh_manifest(dataset)
         if removed:
             self._save_compacted()
         return removed

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import signal
 import subprocess
@@ -17,14 +16,10 @@ import pytest
 from entertainai.data import schemas
 from entertainai.data.dataset import Dataset
 from entertainai.errors import ArtifactError, InputError
-from entertainai.serving import events as events_module
-from entertainai.serving.events import (
-    COMPACTED,
-    Event,
-    EventLog,
-    Pseudonymizer,
-    validate_event,
-)
+from entertainai.serving import event_log as events_module
+from entertainai.serving.event_log import COMPACTED, EventLog
+from entertainai.serving.event_validation import Event
+from entertainai.serving.pseudonyms import Pseudonymizer
 
 T0 = 1_700_000_000.0
 REPO = Path(__file__).resolve().parents[2]
@@ -132,7 +127,7 @@ def test_torn_tail_is_truncated_and_every_committed_event_survives(
     with open(segment, "ab") as f:
         f.write(tail)
 
-    with caplog.at_level(logging.WARNING, logger="entertainai.serving.events"):
+    with caplog.at_level(logging.WARNING, logger="entertainai.serving.event_log"):
         log = open_log(tmp_path)
     assert "truncated" in caplog.text and log.truncated_lines >= 1
     assert segment.stat().st_size == good_size
@@ -160,7 +155,8 @@ def test_damage_inside_a_committed_batch_is_an_error_not_silently_dropped(
 
 _CHILD = """
 import sys
-from entertainai.serving.events import Event, EventLog
+from entertainai.serving.event_log import EventLog
+from entertainai.serving.event_validation import Event
 
 log = EventLog(sys.argv[1], segment_max_events=45, fsync=True)
 n = 0
@@ -263,7 +259,7 @@ def test_compaction_crash_before_commit_neither_loses_nor_doubles(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ds_dir, log_dir = tmp_path / "ds", tmp_path / "log"
-    real_refresh = events_module._refresh_manifest
+    real_refresh = events_module.refresh_manifest
 
     def crash_after_parquet(dataset: object) -> None:
         real_refresh(dataset)  # type: ignore[arg-type]
@@ -271,7 +267,7 @@ def test_compaction_crash_before_commit_neither_loses_nor_doubles(
 
     log = open_log(log_dir, segment_max_events=3)
     written = fill(log, 10)
-    monkeypatch.setattr(events_module, "_refresh_manifest", crash_after_parquet)
+    monkeypatch.setattr(events_module, "refresh_manifest", crash_after_parquet)
     with pytest.raises(KeyboardInterrupt):
         log.compact(str(ds_dir))
     log.close()  # the process is gone; its flock with it
@@ -365,7 +361,7 @@ def test_erase_user_reaches_parts_of_an_interrupted_compaction(
     log = open_log(log_dir, segment_max_events=3)
     fill(log, 7)
     monkeypatch.setattr(
-        events_module, "_refresh_manifest", lambda _: (_ for _ in ()).throw(KeyboardInterrupt)
+        events_module, "refresh_manifest", lambda _: (_ for _ in ()).throw(KeyboardInterrupt)
     )
     with pytest.raises(KeyboardInterrupt):
         log.compact(str(ds_dir))
@@ -386,7 +382,7 @@ def test_erase_interrupted_after_a_part_rewrite_is_completed_by_a_rerun(
         log.compact(str(ds_dir))  # 6 events in Parquet, 2 of them u0's
     log = open_log(log_dir)
     monkeypatch.setattr(
-        events_module, "_refresh_manifest", lambda _: (_ for _ in ()).throw(KeyboardInterrupt)
+        events_module, "refresh_manifest", lambda _: (_ for _ in ()).throw(KeyboardInterrupt)
     )
     with pytest.raises(KeyboardInterrupt):  # parts rewritten; manifest and counts not yet
         log.erase_user("u0")
@@ -423,46 +419,6 @@ def test_pseudonymised_ids_at_rest(tmp_path: Path) -> None:
     assert "sss" not in repr(pseudo)
     with pytest.raises(InputError, match="secret"):
         Pseudonymizer(b"short")
-
-
-# --------------------------------------------------------------------------- validation
-
-
-NOW = T0 + 1000
-
-
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
-        ({"event_type": "bogus"}, "event_type"),
-        ({"timestamp": NOW + 301}, "timestamp"),
-        ({"timestamp": NOW * 1000}, "timestamp"),  # milliseconds by mistake
-        ({"timestamp": 946_684_799.0}, "timestamp"),  # 1999
-        ({"timestamp": math.inf}, "timestamp"),
-        ({"timestamp": "yesterday"}, "timestamp"),
-        ({"value": math.nan}, "value"),
-        ({"value": "5"}, "value"),
-        ({"value": True}, "value"),
-        ({"user_id": ""}, "user_id"),
-        ({"user_id": 42}, "user_id"),
-        ({"item_id": "x" * 257}, "item_id"),
-        ({"device": ""}, "device"),
-    ],
-)
-def test_validation_names_the_field(change: dict, field: str) -> None:
-    fields = {"user_id": "u", "item_id": "i", "event_type": "play", "value": 1, "timestamp": T0}
-    with pytest.raises(InputError, match=f"field '{field}'") as info:
-        validate_event(**{**fields, **change}, now=NOW)
-    assert info.value.location and field in info.value.location
-
-
-def test_validate_event_accepts_and_defaults() -> None:
-    event = validate_event(user_id="u", item_id="i" * 256, event_type="like", now=NOW)
-    assert event.timestamp == NOW and event.value is None and event.device is None
-    event = validate_event(
-        user_id="u", item_id="i", event_type="rating", value=4, timestamp=NOW + 300, now=NOW
-    )
-    assert event.value == 4.0 and isinstance(event.value, float)
 
 
 def test_events_survive_compaction_roundtrip_exactly(tmp_path: Path) -> None:
