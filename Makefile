@@ -50,8 +50,10 @@ audit: $(STAMP)
 kuberay: $(STAMP)
 	$(BIN)/python -m deployments.kuberay
 
+## Lint and types: ruff over the whole tree, mypy over the core (pyproject.toml's [tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check entertainai train tune deployments tests benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf runs .pytest_cache

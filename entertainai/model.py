@@ -12,11 +12,18 @@ import importlib
 import json
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
 
 from entertainai.errors import ArtifactError, NotFittedError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+# A model's hyperparameters: one frozen dataclass per model family (bound checked by mypy).
+ConfigT = TypeVar("ConfigT", bound="DataclassInstance")
+C = TypeVar("C", bound="DataclassInstance")
 
 MODEL_FILE = "model.json"
 
@@ -113,7 +120,7 @@ class Model:
         raise NotImplementedError
 
 
-def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
+def config_from_dict(config_cls: type[C], values: dict[str, Any]) -> C:
     """Build a config dataclass, refusing unknown keys (a typo must not be silently ignored)."""
     names = {f.name for f in dataclasses.fields(config_cls)}
     unknown = sorted(set(values) - names)
@@ -121,7 +128,7 @@ def config_from_dict(config_cls: type, values: dict[str, Any]) -> Any:
         raise ValueError(
             f"unknown {config_cls.__name__} parameters {unknown}; known: {sorted(names)}"
         )
-    converted = {}
+    converted: dict[str, Any] = {}
     for f in dataclasses.fields(config_cls):
         if f.name in values:
             value = values[f.name]
@@ -143,21 +150,23 @@ def read_header(directory: Path) -> dict[str, Any]:
     return header
 
 
-def model_class(kind: str) -> type[Model]:
+def model_class(kind: str) -> type[Model[Any]]:
     if kind not in MODEL_KINDS:
         raise ArtifactError(f"unknown model kind {kind!r}; known: {sorted(MODEL_KINDS)}")
     module, name = MODEL_KINDS[kind].split(":")
-    return getattr(importlib.import_module(module), name)
+    cls: type[Model[Any]] = getattr(importlib.import_module(module), name)
+    return cls
 
 
-def load_model(path: str | os.PathLike[str]) -> Model:
+def load_model(path: str | os.PathLike[str]) -> Model[Any]:
     """Load any model directory, whatever its kind."""
     header = read_header(Path(path))
     return model_class(header["kind"]).load(path)
 
 
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    np.savez(path, **arrays)
+    # allow_pickle=False: an object array fails here, at save, not later at load.
+    np.savez(path, allow_pickle=False, **arrays)
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -224,7 +224,7 @@ class Registry:
         config = getattr(model, "config", None)
         config_json = (
             json.loads(json.dumps(dataclasses.asdict(config), default=_jsonable))
-            if dataclasses.is_dataclass(config)
+            if dataclasses.is_dataclass(config) and not isinstance(config, type)
             else {}
         )
         with tempfile.TemporaryDirectory() as tmp:

@@ -265,7 +265,7 @@ def choose_k(scores: Sequence[KScore], config: SegmentsConfig) -> int:
 # ---- the model --------------------------------------------------------------------------------
 
 
-class Segments(Model):
+class Segments(Model[SegmentsConfig]):
     """Segments of users: ``fit(features)``, ``predict(features)``, ``profiles_``."""
 
     kind = "segments"
@@ -407,8 +407,8 @@ def profiles(features: UserFeatures, labels: np.ndarray, k: int) -> list[dict[st
                     }
                     for g in top
                 ],
-                "main_device": max(devices, key=devices.get) if devices else None,
-                "peak_time": max(times, key=times.get) if times else None,
+                "main_device": max(devices, key=lambda d: devices[d]) if devices else None,
+                "peak_time": max(times, key=lambda t: times[t]) if times else None,
                 "mean_interactions": float(np.expm1(activity.get("log_count", 0.0))),
                 "mean_recency_days": float(np.expm1(activity.get("log_recency_days", 0.0))),
                 "features": {n: float(v) for n, v in zip(names, mean, strict=True)},

@@ -70,7 +70,7 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     return out
 
 
-class Topics(Model):
+class Topics(Model[TopicsConfig]):
     """``fit(texts)``; ``transform(texts)`` → (n, n_topics) shares summing to 1 (0 for empty)."""
 
     kind = "topics"

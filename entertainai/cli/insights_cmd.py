@@ -168,10 +168,11 @@ def run_forecast(args: argparse.Namespace) -> int:
             raise InputError(f"{args.series}: series {s.uid!r}: {exc}") from None
     out = write_rows([row for r in results for row in r.rows()], args.out)
     report_path = Path(args.report or str(out.with_suffix("")) + ".backtest.json")
-    report = {"summary": summary(results), "series": [r.report() for r in results]}
+    overall = summary(results)
+    report = {"summary": overall, "series": [r.report() for r in results]}
     report_path.write_text(json.dumps(report, indent=2))
     print(
-        f"{len(results)} series, horizon {args.horizon}: {describe(report['summary'])}; "
+        f"{len(results)} series, horizon {args.horizon}: {describe(overall)}; "
         f"wrote {out} and {report_path}"
     )
     return 0

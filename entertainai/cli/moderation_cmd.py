@@ -119,7 +119,7 @@ def run_moderate_text(args: argparse.Namespace) -> int:
         pacsv.write_csv(table, args.out)
     else:
         pq.write_table(table, args.out)
-    print(f"wrote {len(texts)} verdicts to {args.out}: {sum(columns['flagged'])} flagged")
+    print(f"wrote {len(texts)} verdicts to {args.out}: {sum(v.flagged for v in verdicts)} flagged")
     return 0
 
 

@@ -69,7 +69,7 @@ class FeatureNet(nn.Module):
         return features, self.head(features)
 
 
-class ImageFeatures(Model):
+class ImageFeatures(Model[ImageFeaturesConfig]):
     """A classifier over one image data set whose penultimate layer is the feature space."""
 
     kind = "image_features"
@@ -168,7 +168,8 @@ class ImageFeatures(Model):
         from safetensors.torch import load_file
 
         meta = json.loads((directory / META_FILE).read_text())
-        self.image_shape_ = tuple(int(v) for v in meta["image_shape"])
+        h, w, c = (int(v) for v in meta["image_shape"])
+        self.image_shape_ = (h, w, c)
         self.class_names_ = tuple(meta["class_names"])
         self.feature_scale_ = float(meta["feature_scale"])
         self.net_ = self._build()

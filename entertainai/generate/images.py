@@ -16,15 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from entertainai.errors import InputError, LimitExceeded, NotFoundError
+from entertainai.errors import InputError, NotFoundError
+from entertainai.imaging import FILE_MAX_BYTES, decode_image
 
 log = logging.getLogger(__name__)
 
 DIGITS = "digits"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-# Decoding caps: a small upload must never expand into gigabytes of pixels.
-DEFAULT_MAX_BYTES = 4_000_000
-DEFAULT_MAX_PIXELS = 4096 * 4096
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,8 @@ def load_npz(path: Path) -> ImageData:
         if not np.isfinite(images).all() or images.min() < 0.0 or images.max() > 1.0:
             raise InputError("float 'images' must lie in [0, 1]", location=str(path))
         images = np.rint(images * 255.0).astype(np.uint8)
-    labels, names = None, ()
+    labels = None
+    names: tuple[str, ...] = ()
     if "labels" in arrays:
         labels = arrays["labels"]
         if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
@@ -165,12 +164,12 @@ def load_folder(path: Path, *, channels: int | None = None, size: int | None = N
     if channels is None:
         channels = 1 if all(img.mode in ("1", "L", "LA", "I", "I;16") for img in decoded) else 3
     mode = "L" if channels == 1 else "RGB"
-    arrays = []
-    for file, img in zip(files, decoded, strict=True):
-        img = img.convert(mode)
-        if size is not None and img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)
-        array = np.asarray(img, dtype=np.uint8)
+    arrays: list[np.ndarray] = []
+    for file, image in zip(files, decoded, strict=True):
+        converted = image.convert(mode)
+        if size is not None and converted.size != (size, size):
+            converted = converted.resize((size, size), Image.Resampling.BILINEAR)
+        array = np.asarray(converted, dtype=np.uint8)
         array = array[..., None] if array.ndim == 2 else array
         if arrays and array.shape != arrays[0].shape:
             raise InputError(
@@ -180,7 +179,8 @@ def load_folder(path: Path, *, channels: int | None = None, size: int | None = N
             )
         arrays.append(array)
     parents = [f.parent.relative_to(path) for f in files]
-    labels, names = None, ()
+    labels = None
+    names: tuple[str, ...] = ()
     if all(str(p) != "." for p in parents):  # every file sits in a class folder
         names = tuple(sorted({p.parts[0] for p in parents}))
         index = {n: i for i, n in enumerate(names)}
@@ -226,44 +226,12 @@ def encode_png(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def decode_image(
-    data: bytes,
-    *,
-    mode: str = "RGB",
-    name: str = "image",
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-) -> np.ndarray:
-    """PNG/JPEG bytes -> uint8 ``(H, W, 3)`` (``mode="RGB"``) or ``(H, W)`` (``"L"``).
-
-    The byte and pixel caps are checked before the pixels are decoded, so an upload cannot
-    make the server allocate more than ``max_pixels`` pixels.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    if len(data) > max_bytes:
-        raise LimitExceeded(f"{len(data)} bytes is over the {max_bytes}-byte limit", location=name)
-    if not data:
-        raise InputError("empty image", location=name)
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            if width * height > max_pixels:
-                raise LimitExceeded(
-                    f"{width}x{height} is over the {max_pixels}-pixel limit", location=name
-                )
-            img.load()
-            return np.asarray(img.convert(mode), dtype=np.uint8).copy()
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise InputError(f"not a readable PNG/JPEG image ({exc})", location=name) from None
-
-
 def read_image(path: str | Path, *, mode: str = "RGB") -> np.ndarray:
     """An image file -> uint8 array (errors name the file)."""
     file = Path(path)
     if not file.is_file():
         raise NotFoundError(f"{file}: no such image file")
-    return decode_image(file.read_bytes(), mode=mode, name=str(file), max_bytes=1 << 30)
+    return decode_image(file.read_bytes(), mode=mode, name=str(file), max_bytes=FILE_MAX_BYTES)
 
 
 def make_grid(images: np.ndarray, nrow: int | None = None, padding: int = 1) -> np.ndarray:

@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from entertainai.errors import InputError, LimitExceeded
-from entertainai.generate.images import decode_image, encode_png
+from entertainai.generate.images import encode_png
+from entertainai.imaging import decode_image
 from entertainai.model import Model
 from entertainai.torch_utils import seed_everything
 
@@ -83,7 +84,7 @@ def gram(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.T / (h * w)
 
 
-class StyleTransfer(Model):
+class StyleTransfer(Model[StyleTransferConfig]):
     kind = "style_transfer"
     Config = StyleTransferConfig
     config: StyleTransferConfig
@@ -98,6 +99,7 @@ class StyleTransfer(Model):
         seed_everything(cfg.encoder_seed)
         self.encoder_ = RandomEncoder(cfg.channels, cfg.kernel_size)
         for conv in self.encoder_.blocks:
+            assert isinstance(conv, nn.Conv2d) and conv.bias is not None
             nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
             # Zero-mean input plus zero bias would make half the units dead on every image.
             nn.init.uniform_(conv.bias, -0.5, 0.5)
@@ -203,8 +205,11 @@ class StyleTransfer(Model):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.encoder_(pixels)
         style = sum(
-            (gram(f) - g).pow(2).mean() / n
-            for f, g, n in zip(features, style_grams, style_norms, strict=True)
+            (
+                (gram(f) - g).pow(2).mean() / n
+                for f, g, n in zip(features, style_grams, style_norms, strict=True)
+            ),
+            pixels.new_zeros(()),
         ) / len(features)
         content = (features[self.config.content_layer] - content_target).pow(
             2
@@ -226,13 +231,6 @@ class StyleTransfer(Model):
                 )
                 / len(a)
             )
-
-    def save_pretrained(self, path: str | Path) -> Path:
-        return self.save(path)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> StyleTransfer:
-        return cls.load(path)
 
     def _save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file

@@ -65,10 +65,10 @@ def curate(
         if verdict.flagged:
             reasons[item_id] = "description flagged: " + "; ".join(verdict.reasons)
     totals: dict[str, list[int]] = {}
-    for (_, item_id, _), verdict in zip(comments, comment_verdicts, strict=True):
-        if item_id is None:
+    for (_, commented, _), verdict in zip(comments, comment_verdicts, strict=True):
+        if commented is None:
             continue
-        counts = totals.setdefault(item_id, [0, 0])
+        counts = totals.setdefault(commented, [0, 0])
         counts[0] += 1
         counts[1] += int(verdict.flagged)
     for item_id, (total, flagged) in totals.items():

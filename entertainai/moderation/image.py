@@ -8,7 +8,6 @@ flagged when their probability reaches ``threshold``. Weights are saved as ``.np
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -19,14 +18,14 @@ from typing import Any, Self
 
 import numpy as np
 
-from entertainai.errors import InputError, LimitExceeded, NotFoundError
+from entertainai.errors import InputError, NotFoundError
+from entertainai.imaging import DEFAULT_MAX_BYTES, FILE_MAX_BYTES, decode_image
 from entertainai.model import Model, load_arrays, save_arrays
 from entertainai.moderation.text import Verdict
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
-MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs before decoding
 
 
 @dataclass(frozen=True)
@@ -46,21 +45,13 @@ class ImageConfig:
     threads: int = 2
 
 
-def decode_image(data: bytes, size: int, *, name: str = "image") -> np.ndarray:
-    """Bytes of an image file -> (size, size, 3) float32 in [0, 1]."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise LimitExceeded(
-                    f"{image.width}x{image.height} pixels; at most {MAX_IMAGE_PIXELS}",
-                    location=name,
-                )
-            rgb = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InputError(f"not a readable image: {exc}", location=name) from None
-    return np.asarray(rgb, np.float32) / 255.0
+def image_pixels(
+    data: bytes, size: int, *, name: str = "image", max_bytes: int = DEFAULT_MAX_BYTES
+) -> np.ndarray:
+    """Bytes of an image file -> (size, size, 3) float32 in [0, 1], through the one capped
+    decoder (:func:`entertainai.imaging.decode_image`: byte and pixel caps)."""
+    pixels = decode_image(data, name=name, size=(size, size), max_bytes=max_bytes)
+    return pixels.astype(np.float32) / 255.0
 
 
 def load_image_folder(
@@ -85,7 +76,9 @@ def load_image_folder(
                 "no images (png/jpg/bmp/gif/webp) in this class folder", location=str(base / name)
             )
         for path in files:
-            images.append(decode_image(path.read_bytes(), size, name=str(path)))
+            images.append(
+                image_pixels(path.read_bytes(), size, name=str(path), max_bytes=FILE_MAX_BYTES)
+            )
             labels.append(index)
     return np.stack(images), np.asarray(labels, np.int64), classes
 
@@ -182,7 +175,7 @@ class ImageClassifier(Model):
         size = self.config.image_size
         if not blobs:
             return np.zeros((0, len(self.classes_)), np.float32)
-        images = np.stack([decode_image(b, size, name=f"images[{i}]") for i, b in enumerate(blobs)])
+        images = np.stack([image_pixels(b, size, name=f"images[{i}]") for i, b in enumerate(blobs)])
         return self.predict_proba(images)
 
     def tags(self, probs: np.ndarray, k: int = 3) -> list[list[tuple[str, float]]]:

@@ -127,7 +127,7 @@ def als_loss(conf: sp.csr_matrix, x: np.ndarray, y: np.ndarray, regularization: 
     )
 
 
-class ALS(Recommender):
+class ALS(Recommender[ALSConfig]):
     """score(u, i) = x_u . y_i; similar items by cosine of the item factors."""
 
     kind = "als"

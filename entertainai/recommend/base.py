@@ -17,7 +17,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from entertainai.errors import InputError
-from entertainai.model import MODEL_KINDS, Model, load_arrays, model_class, save_arrays
+from entertainai.model import (
+    MODEL_KINDS,
+    ConfigT,
+    Model,
+    load_arrays,
+    model_class,
+    save_arrays,
+)
 from entertainai.recommend.catalogue import Catalogue
 from entertainai.recommend.filters import Filters
 from entertainai.recommend.interactions import InteractionData
@@ -46,7 +53,7 @@ class Recommendations:
         return len(self.item_ids)
 
 
-class Recommender(Model):
+class Recommender(Model[ConfigT]):
     """Base of every recommender. Batched: arrays of users in, arrays of items out."""
 
     #: whether ``score`` predicts a rating (so RMSE/MAE are meaningful)
@@ -301,10 +308,15 @@ RECOMMENDERS: tuple[str, ...] = tuple(
 )
 
 
-def create(kind: str, **params: Any) -> Recommender:
-    """A new, unfitted recommender of ``kind`` with hyperparameters ``params``."""
+def recommender_class(kind: str) -> type[Recommender[Any]]:
+    """The class of recommender ``kind`` (imported on first use)."""
     if kind not in RECOMMENDERS:
         raise InputError(f"unknown recommender {kind!r}; known: {', '.join(RECOMMENDERS)}")
     cls = model_class(kind)
     assert issubclass(cls, Recommender)
-    return cls.from_params(**params)
+    return cls
+
+
+def create(kind: str, **params: Any) -> Recommender[Any]:
+    """A new, unfitted recommender of ``kind`` with hyperparameters ``params``."""
+    return recommender_class(kind).from_params(**params)

@@ -37,7 +37,7 @@ def ease_weights(x: np.ndarray | sp.spmatrix, l2: float) -> np.ndarray:
     return b.astype(np.float32, copy=False)
 
 
-class EASE(Recommender):
+class EASE(Recommender[EASEConfig]):
     """score(u, j) = sum over u's items i of B[i, j]."""
 
     kind = "ease"

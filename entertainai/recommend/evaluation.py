@@ -59,7 +59,9 @@ def evaluate(
     for u, i in zip(users.tolist(), items.tolist(), strict=True):
         relevant.setdefault(u, set()).add(i)
 
-    all_hits, all_tops, n_rel = [], [], []
+    all_hits: list[np.ndarray] = []
+    all_tops: list[np.ndarray] = []
+    n_rel: list[int] = []
     for start in range(0, len(test_users), batch_size):
         batch = test_users[start : start + batch_size]
         # Full ranking over the whole catalogue: no business filters in offline evaluation.

@@ -31,9 +31,14 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from entertainai.errors import InputError
-from entertainai.model import load_model, model_class
+from entertainai.model import load_model
 from entertainai.recommend import metrics
-from entertainai.recommend.base import Recommendations, Recommender, create
+from entertainai.recommend.base import (
+    Recommendations,
+    Recommender,
+    create,
+    recommender_class,
+)
 from entertainai.recommend.catalogue import Catalogue
 from entertainai.recommend.extend import blank_catalogue, extend_items
 from entertainai.recommend.filters import Filters
@@ -111,7 +116,7 @@ def component_spec(model: Recommender) -> str:
     return f"{model.kind}:{json.dumps(dataclasses.asdict(model.config), sort_keys=True)}"
 
 
-class Hybrid(Recommender):
+class Hybrid(Recommender[HybridConfig]):
     kind = "hybrid"
     Config = HybridConfig
     config: HybridConfig
@@ -166,7 +171,7 @@ class Hybrid(Recommender):
         keep = [
             n
             for n, spec in enumerate(self.config.components)
-            if not model_class(parse_component(spec)[0]).needs_catalogue_text
+            if not recommender_class(parse_component(spec)[0]).needs_catalogue_text
         ]
         if len(keep) == len(self.config.components):
             return
@@ -418,7 +423,7 @@ class Hybrid(Recommender):
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "weights": self.weights_,
-            "n_fit_items": np.int64(self.n_fit_items_),
+            "n_fit_items": np.array(self.n_fit_items_, np.int64),
             "component_dirs": np.asarray(self._dirs(), str),
         }
 

@@ -49,7 +49,7 @@ def _prune_rows(m: sp.csr_matrix, n: int) -> sp.csr_matrix:
     )
 
 
-class ItemKNN(Recommender):
+class ItemKNN(Recommender[KNNConfig]):
     """score(u, i) = sum over u's items j of sim(j, i)."""
 
     kind = "item_knn"
@@ -78,7 +78,7 @@ class ItemKNN(Recommender):
         )
 
 
-class UserKNN(Recommender):
+class UserKNN(Recommender[KNNConfig]):
     """score(u, i) = sum over u's nearest users v of sim(u, v) * x(v, i)."""
 
     kind = "user_knn"

@@ -15,7 +15,7 @@ class PopularityConfig:
     half_life_days: float | None = None  # None: all-time counts
 
 
-class Popularity(Recommender):
+class Popularity(Recommender[PopularityConfig]):
     kind = "popularity"
     Config = PopularityConfig
     config: PopularityConfig

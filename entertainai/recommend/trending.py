@@ -69,7 +69,7 @@ class TrendingConfig:
             )
 
 
-class Trending(Recommender):
+class Trending(Recommender[TrendingConfig]):
     """Non-personalised: every user gets the trending list of ``default_window``."""
 
     kind = "trending"
@@ -197,8 +197,8 @@ class Trending(Recommender):
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "counts": self.counts_,
-            "ref_time": np.float64(self.ref_time_),
-            "clock": np.float64(self.clock_),
+            "ref_time": np.array(self.ref_time_, np.float64),
+            "clock": np.array(self.clock_, np.float64),
         }
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:

@@ -11,7 +11,6 @@ from PIL import Image
 
 from entertainai.errors import InputError, LimitExceeded, NotFoundError
 from entertainai.generate.images import (
-    decode_image,
     encode_png,
     load_images,
     make_grid,
@@ -19,6 +18,7 @@ from entertainai.generate.images import (
     to_uint8,
     upscale,
 )
+from entertainai.imaging import decode_image
 
 
 def test_digits_are_bundled_labelled_8x8() -> None:
@@ -92,7 +92,7 @@ def test_png_encode_decode_round_trip() -> None:
 
 
 def test_decode_refuses_junk_and_oversized() -> None:
-    with pytest.raises(InputError, match="style: not a readable PNG/JPEG"):
+    with pytest.raises(InputError, match="style: not a readable image"):
         decode_image(b"hello", name="style")
     with pytest.raises(InputError, match="empty"):
         decode_image(b"")
@@ -104,6 +104,34 @@ def test_decode_refuses_junk_and_oversized() -> None:
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(buffer, format="JPEG")
     assert decode_image(buffer.getvalue()).shape == (4, 4, 3)
+    with pytest.raises(InputError, match="cut: not a readable"):
+        decode_image(big[: len(big) // 2], name="cut")  # truncated: header fine, pixels not
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that declares its size but holds no pixels (what a decompression bomb shows)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_default_caps_refuse_a_40_megapixel_image_before_decoding() -> None:
+    with pytest.raises(LimitExceeded, match="8000x5000 is over the 16777216-pixel limit"):
+        decode_image(_png_header(8000, 5000), name="upload")
+    with pytest.raises(LimitExceeded, match="byte limit"):
+        decode_image(b"\0" * 4_000_001)
+
+
+def test_decode_resizes_on_request() -> None:
+    rgb = np.random.default_rng(2).integers(0, 256, (12, 10, 3), dtype=np.uint8)
+    assert decode_image(encode_png(rgb), size=(5, 6)).shape == (6, 5, 3)
 
 
 def test_grid_layout_and_upscale() -> None:

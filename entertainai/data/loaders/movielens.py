@@ -185,7 +185,11 @@ def _genre_flags(rows: Rows) -> pa.ListArray:
         col = rows.column(genre)
         ones = pc.equal(col, "1").to_numpy(zero_copy_only=False)
         wrong = ~(ones | pc.equal(col, "0").to_numpy(zero_copy_only=False))
-        rows.reject(wrong, lambda i, g=genre, c=col: f"field {g!r}: {c[i].as_py()!r} is not 0 or 1")
+
+        def not_a_flag(i: int, g: str = genre, c: pa.Array = col) -> str:
+            return f"field {g!r}: {c[i].as_py()!r} is not 0 or 1"
+
+        rows.reject(wrong, not_a_flag)
         flags[:, j] = ones
     parents, which = np.nonzero(flags)  # row-major: grouped by row, in u.genre order
     return lists(parents, pa.array(np.array(GENRES_100K)[which], pa.string()), len(rows))
@@ -312,7 +316,11 @@ def _users_1m(loc: Location, bad: BadRows) -> pa.Table:
         ids = _unique_ids(rows, "UserID", seen)
         code = rows.integers("Occupation").to_numpy()
         unknown = (code < 0) | (code >= len(OCCUPATIONS_1M))
-        rows.reject(unknown, lambda i, c=code: f"field 'Occupation': {c[i]} is not a code 0-20")
+
+        def not_a_code(i: int, c: np.ndarray = code) -> str:
+            return f"field 'Occupation': {c[i]} is not a code 0-20"
+
+        rows.reject(unknown, not_a_code)
         attributes = {
             "age": rows.integers("Age").cast(pa.string()),  # the age group's code: 1, 18, 25...
             "gender": rows.strings("Gender", required=False),
