@@ -47,7 +47,7 @@ from entertainai.errors import (
     Unauthenticated,
     Unavailable,
 )
-from entertainai.serving.security import RateLimiter, key_from_headers, strip_paths
+from entertainai.serving.security import RateLimiter, authenticate_request, strip_paths
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +220,8 @@ class KeyGate:
     def check(self, gateway: GatewayState, scope: Scope) -> None:
         """Raise unless the request carries one valid key (and the scope its path needs)."""
         try:
-            principal = gateway.keys.authenticate(key_from_headers(scope["headers"]))
-            if principal is None:
-                raise Unauthenticated("missing or invalid API key")
+            # Remembered in the scope: the route's ``authorize`` does not hash the key again.
+            principal = authenticate_request(gateway.keys, scope)
         except Unauthenticated:
             retry = self.limiter.check((scope.get("client") or ("unknown",))[0])
             if retry > 0:

@@ -24,6 +24,7 @@ from deployments.feed import FeedFollower
 from deployments.observability import configure_json_logging
 from deployments.settings import AppArgs
 from deployments.state import GatewayState
+from entertainai.serving.security import replica_share
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,28 @@ def replica_id() -> str:
         return serve.get_replica_context().replica_id.unique_id
     except Exception:  # RayServeException outside a real replica
         return f"local-{os.getpid()}"
+
+
+def serve_replicas() -> int:
+    """How many Gateway replicas share the traffic: ``max_replicas`` when autoscaling (a key
+    then never gets more than the cluster limit, less while scaled down), else
+    ``num_replicas``; 1 outside Serve."""
+    try:
+        context = serve.get_replica_context()
+    except Exception:  # RayServeException outside a real replica
+        return 1
+    config = getattr(context, "_deployment_config", None)
+    autoscaling = getattr(config, "autoscaling_config", None)
+    if autoscaling is not None and getattr(autoscaling, "max_replicas", None):
+        return int(autoscaling.max_replicas)
+    return max(1, int(getattr(context, "world_size", 1) or 1))
+
+
+def limit_share(args: AppArgs, replicas: int | None = None) -> tuple[float, int]:
+    """This replica's (rate, burst): the cluster-wide per-key limit over the replica count
+    (``rate_limit_replicas`` if set, else ``replicas``, else Serve's)."""
+    count = args.rate_limit_replicas or replicas or serve_replicas()
+    return replica_share(args.rate_limit_per_s, args.rate_limit_burst, count)
 
 
 @serve.deployment(name="Gateway")
@@ -54,6 +77,7 @@ class Gateway:
         replica = f"gateway-{replica_id()}"
         self.state = GatewayState.build(self.args, batch=batch)  # log: <host>-<slot>
         self.state.capabilities.update(capabilities)
+        self.state.limiter.reconfigure(*limit_share(self.args))
         self._cpu = CpuMeter()
         loop = asyncio.get_event_loop()
         self._watcher = loop.create_task(self._watch_registry())
@@ -75,6 +99,7 @@ class Gateway:
             return
         self.args = self.args.model_copy(update=user_config)
         self.state.args = self.args
+        self.state.limiter.reconfigure(*limit_share(self.args))  # new limits apply at once
         await run_in_threadpool(self.state.reload_if_changed)
 
     async def _watch_registry(self) -> None:
@@ -84,8 +109,15 @@ class Gateway:
             "Gateway",
             lambda: self.args,
             self.state.capabilities.get("moderate"),
-            extra=self.state.apply_erasures,
+            extra=self._tick,
         )
+
+    def _tick(self) -> None:
+        """Each registry poll: erasures, and the limit share for the current replica count
+        (Serve changes num_replicas without calling ``reconfigure``, and updates the replica
+        context only after it)."""
+        self.state.limiter.reconfigure(*limit_share(self.args))
+        self.state.apply_erasures()
 
     def record_autoscaling_stats(self) -> dict[str, float]:
         """Cores this replica used since the last call, for ``CpuAwarePolicy``."""

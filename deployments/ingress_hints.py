@@ -19,20 +19,17 @@ from __future__ import annotations
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from deployments import hot_routes
+
 HINTS = [(b"x-request-disconnect-disabled", b"?1"), (b"x-request-timeout-seconds", b"0")]
 HINT_NAMES = frozenset(name for name, _ in HINTS)  # ASGI servers lower-case header names
 
 
 def is_hot_get(scope: Scope) -> bool:
-    """Recommendations, similar items and trending: reads answered in the receiving replica."""
+    """The hot GETs (``hot_routes``): reads answered in the receiving replica."""
     if scope["type"] != "http" or scope["method"] != "GET":
         return False
-    path: str = scope["path"]
-    return (
-        (path.startswith("/v1/users/") and path.endswith("/recommendations"))
-        or (path.startswith("/v1/items/") and path.endswith("/similar"))
-        or path == "/v1/trending"
-    )
+    return hot_routes.match(scope["path"]) is not None
 
 
 class HotGetHints:

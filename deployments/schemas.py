@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from entertainai.data.schemas import EVENT_TYPES, MATURITY_RATINGS
+from entertainai.serving.security import DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S
 
 Id = Annotated[str, Field(min_length=1, max_length=256)]
 K = Annotated[int, Field(ge=1, le=200, description="how many items")]
@@ -26,15 +27,11 @@ class FiltersIn(Strict):
     allow_items: list[Id] | None = Field(default=None, max_length=100_000)
 
 
-class RecommendationQuery(Strict):
-    """Query parameters of one user's recommendations (unknown parameters are a 422)."""
+class RecommendationQuery(FiltersIn):
+    """Query parameters of one user's recommendations: the filters of every recommendation
+    request plus ranking knobs (unknown parameters are a 422)."""
 
-    k: int = Field(default=10, ge=1, le=200)
-    include_genres: list[str] = Field(default_factory=list, max_length=50)
-    exclude_genres: list[str] = Field(default_factory=list, max_length=50)
-    min_year: int | None = Field(default=None, ge=1800, le=2200)
-    max_year: int | None = Field(default=None, ge=1800, le=2200)
-    max_maturity: Literal[MATURITY_RATINGS] | None = None  # type: ignore[valid-type]
+    k: K = 10
     diversity: float = Field(default=0.0, ge=0.0, le=1.0)
     max_per_genre: int | None = Field(default=None, ge=1, le=200)
     explain: bool = True
@@ -64,6 +61,19 @@ class BatchRecommendationRequest(Strict):
     user_ids: list[Id] = Field(min_length=1, max_length=1000)
     k: K = 10
     filters: FiltersIn = Field(default_factory=FiltersIn)
+
+
+class TokenRequest(Strict):
+    ttl_s: float = Field(
+        default=DEFAULT_TOKEN_TTL_S, gt=0, le=MAX_TOKEN_TTL_S, description="seconds valid"
+    )
+
+
+class TokenResponse(BaseModel):
+    user_id: str
+    token: str
+    expires: int  # unix seconds
+    token_type: Literal["bearer"] = "bearer"
 
 
 class BatchRecommendationResponse(BaseModel):

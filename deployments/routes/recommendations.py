@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from deployments.deps import Reader, State
+from deployments.hot_routes import USER_RECOMMENDATIONS, router_path
 from deployments.routes.convert import to_filters, to_items
 from deployments.schemas import (
     BatchRecommendationRequest,
@@ -16,14 +17,13 @@ from deployments.schemas import (
     RecommendationResponse,
 )
 from deployments.state import GatewayState
-from entertainai.recommend.filters import Filters
 from entertainai.recommend.hybrid import Preferences
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 
 @router.get(
-    "/users/{user_id}/recommendations",
+    router_path(USER_RECOMMENDATIONS),
     response_model=RecommendationResponse,
     response_class=JSONResponse,
 )
@@ -40,17 +40,10 @@ async def recommend_for_user(
 
 def user_recommendations(state: GatewayState, user_id: str, q: RecommendationQuery) -> dict:
     """The response body of one user's recommendations (shared with the ASGI fast path)."""
-    filters = Filters(
-        include_genres=tuple(q.include_genres),
-        exclude_genres=tuple(q.exclude_genres),
-        min_year=q.min_year,
-        max_year=q.max_year,
-        max_maturity=q.max_maturity,
-    )
     rows = state.service.recommend(
         [user_id],
         q.k,
-        filters=filters,
+        filters=to_filters(q),
         diversity=q.diversity,
         max_per_genre=q.max_per_genre,
         explain_items=q.explain,

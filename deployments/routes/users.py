@@ -1,12 +1,12 @@
-"""User privacy: erasure of a user's events, history and cached state."""
+"""Users: erasure of a user's events, history and cached state; user-scoped tokens."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from deployments.deps import Admin, State
-from deployments.schemas import ErasureResponse
+from deployments.deps import Admin, State, token_signer
+from deployments.schemas import ErasureResponse, TokenRequest, TokenResponse
 from entertainai.serving import feed
 
 router = APIRouter(prefix="/v1", tags=["users"])
@@ -27,3 +27,12 @@ async def erase_user(user_id: str, state: State, _: Admin) -> ErasureResponse:
         events_removed=removed,
         other_replicas_within_s=state.args.reload_interval_s,
     )
+
+
+@router.post("/users/{user_id}/tokens", response_model=TokenResponse, status_code=201)
+async def issue_token(
+    user_id: str, state: State, _: Admin, body: TokenRequest | None = None
+) -> TokenResponse:
+    """A token that reads only this user's recommendations and segment (admin issues it)."""
+    token, expires = token_signer(state).issue(user_id, (body or TokenRequest()).ttl_s)
+    return TokenResponse(user_id=user_id, token=token, expires=expires)

@@ -1,4 +1,5 @@
-"""API keys with scopes, per-key rate limits, and redaction so secrets never reach a log.
+"""API keys with scopes, user-scoped tokens, per-key rate limits, one ``authorize`` for every
+request path, and redaction so secrets never reach a log.
 
 Keys are stored as plain SHA-256 hex digests, without a salt or a slow KDF. That is sound
 because the keys are not passwords: :func:`generate_key` draws 256 random bits, so neither
@@ -13,25 +14,36 @@ Key sources::
     secrets.json: [{"name": "ingest", "scopes": ["write-events"], "sha256": "9f86d0..."}]
 
 Make a new key with ``python -m entertainai.serving.security NAME --scopes read``.
+
+User-scoped tokens (``eai1.<user>.<expiry>.<signature>``, HMAC-SHA256 with a server secret)
+are issued by an admin key for one user and read only that user's data; see
+:class:`TokenSigner`.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from entertainai.errors import InputError, PermissionDenied, Unauthenticated
+from entertainai.errors import (
+    EntertainAIError,
+    InputError,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +84,15 @@ class KeyEntry:
 
 @dataclass(frozen=True, repr=False)
 class Principal:
-    """Who a request authenticated as. Holds no secret; ``repr`` shows only the name."""
+    """Who a request authenticated as. Holds no secret; ``repr`` shows only the name.
+
+    ``user_id`` is set for a user-scoped token: it may read that user's data and the
+    catalogue's shared lists, nothing else.
+    """
 
     name: str
     scopes: frozenset[str]
+    user_id: str | None = None
 
     def allows(self, scope: str) -> bool:
         if scope not in SCOPES:
@@ -85,11 +102,28 @@ class Principal:
     def require(self, scope: str) -> Principal:
         """Return self if allowed ``scope``; raise :class:`PermissionDenied` otherwise."""
         if not self.allows(scope):
-            raise PermissionDenied(f"API key {self.name!r} lacks the {scope!r} scope")
+            what = "a user token" if self.user_id is not None else f"API key {self.name!r}"
+            raise PermissionDenied(f"{what} lacks the {scope!r} scope")
         return self
+
+    def require_user(self, user_id: str | None, *, shared: bool = False) -> Principal:
+        """Return self if this principal may see ``user_id``'s data (``None``: a route about
+        no single user; ``shared``: one that tells nothing about any user, like trending).
+        Keys see every user; a user token sees its own user and the shared routes only."""
+        if self.user_id is None or user_id == self.user_id or (user_id is None and shared):
+            return self
+        raise PermissionDenied("a user token reads only its own user's data")
+
+    @property
+    def limit_key(self) -> str:
+        """The rate limiter's bucket: per key, and per user for tokens."""
+        return self.name
 
     def __repr__(self) -> str:
         return f"Principal({self.name!r})"
+
+
+ANONYMOUS = Principal("anonymous", frozenset(SCOPES))  # when the API runs without keys
 
 
 def new_key_entry(name: str, scopes: Iterable[str]) -> tuple[str, KeyEntry]:
@@ -109,7 +143,11 @@ def env_entry(entry: KeyEntry) -> str:
 class ApiKeyStore:
     """Configured keys, looked up by hash with constant-time comparison."""
 
-    def __init__(self, entries: Iterable[KeyEntry] = ()) -> None:
+    def __init__(
+        self, entries: Iterable[KeyEntry] = (), *, tokens: TokenSigner | None = None
+    ) -> None:
+        # Verifies user tokens; None until a secret is configured (then tokens are unknown keys).
+        self.tokens = tokens
         self._entries: list[KeyEntry] = []
         for entry in entries:
             if any(e.name == entry.name for e in self._entries):
@@ -140,13 +178,18 @@ class ApiKeyStore:
     ) -> ApiKeyStore:
         """Keys from ``secrets_file`` (if given) plus ``ENTERTAINAI_API_KEYS`` (if set)."""
         entries = read_secrets_file(secrets_file) if secrets_file is not None else []
-        text = (os.environ if environ is None else environ).get(ENV_VAR, "")
-        return cls([*entries, *parse_env(text)])
+        env = os.environ if environ is None else environ
+        secret = env.get(TOKEN_SECRET_ENV, "")
+        tokens = TokenSigner(secret.encode()) if secret else None
+        return cls([*entries, *parse_env(env.get(ENV_VAR, ""))], tokens=tokens)
 
     def authenticate(self, key: str | None) -> Principal | None:
-        """The principal of ``key``, or None for a missing or unknown key."""
+        """The principal of ``key`` (an API key or a user token), or None for a missing or
+        unknown one; an expired token raises :class:`Unauthenticated` (it says why)."""
         if not key or len(key) > MAX_KEY_LENGTH:
             return None
+        if key.startswith(TOKEN_PREFIX):
+            return self.tokens.verify(key) if self.tokens is not None else None
         digest = hash_key(key)
         match: KeyEntry | None = None
         for entry in self._entries:  # no early exit: time does not depend on which matched
@@ -260,6 +303,143 @@ def _entry(name: object, scopes: Sequence[object], sha256: str, *, where: str) -
     return KeyEntry(name, frozenset(str(s) for s in scopes), digest)
 
 
+# --------------------------------------------------------------------------- user tokens
+
+TOKEN_PREFIX = "eai1."  # nosec B105 - a format marker, not a secret
+TOKEN_SECRET_ENV = "ENTERTAINAI_TOKEN_SECRET"  # nosec B105 - a variable name
+TOKEN_SCOPES = frozenset({"read"})
+DEFAULT_TOKEN_TTL_S = 24 * 3600.0
+MAX_TOKEN_TTL_S = 30 * 24 * 3600.0
+_TOKEN_LABEL = b"entertainai-user-token\x00"
+_MIN_SECRET_BYTES = 32
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class TokenSigner:
+    """Issue and verify user-scoped tokens: ``eai1.<b64 user id>.<expiry>.<b64 HMAC>``.
+
+    The HMAC-SHA256 covers the user id and the expiry (unix seconds), so neither can be
+    changed; nothing is stored per token, so every replica with the same secret verifies
+    every token, and a token is revoked only by expiry or by changing the secret.
+    """
+
+    def __init__(self, secret: bytes, *, clock: Callable[[], float] = time.time) -> None:
+        if len(secret) < _MIN_SECRET_BYTES:
+            raise InputError(
+                f"must be at least {_MIN_SECRET_BYTES} bytes", location=TOKEN_SECRET_ENV
+            )
+        self._secret = secret
+        self._clock = clock
+
+    def _sign(self, user: bytes, expires: int) -> bytes:
+        message = _TOKEN_LABEL + user + b"\x00" + str(expires).encode()
+        return hmac.new(self._secret, message, hashlib.sha256).digest()
+
+    def issue(self, user_id: str, ttl_s: float = DEFAULT_TOKEN_TTL_S) -> tuple[str, int]:
+        """A token for ``user_id`` valid ``ttl_s`` seconds, and its expiry (unix seconds)."""
+        if not 0 < ttl_s <= MAX_TOKEN_TTL_S:
+            raise InputError(f"must be in (0, {MAX_TOKEN_TTL_S:.0f}] seconds", location="ttl_s")
+        if not user_id or len(user_id) > 256:
+            raise InputError("must be 1-256 characters", location="user_id")
+        expires = math.ceil(self._clock() + ttl_s)
+        user = user_id.encode()
+        token = f"{TOKEN_PREFIX}{_b64(user)}.{expires}.{_b64(self._sign(user, expires))}"
+        return token, expires
+
+    def verify(self, token: str) -> Principal | None:
+        """The token's principal; None if malformed or forged; :class:`Unauthenticated` if
+        expired (checked after the signature: an expiry is only news when it is genuine)."""
+        parts = token[len(TOKEN_PREFIX) :].split(".")
+        if len(parts) != 3 or not parts[1].isdigit():
+            return None
+        try:
+            user, signature = _unb64(parts[0]), _unb64(parts[2])
+            user_id = user.decode()
+        except (ValueError, UnicodeDecodeError):
+            return None
+        expires = int(parts[1])
+        if not hmac.compare_digest(self._sign(user, expires), signature):
+            return None
+        if expires <= self._clock():
+            raise Unauthenticated("user token expired; ask for a new one")
+        return Principal(f"user:{user_id}", TOKEN_SCOPES, user_id)
+
+    def __repr__(self) -> str:
+        return "TokenSigner()"
+
+
+# --------------------------------------------------------------------------- authorize
+
+# Where ``authorize`` keeps its verdict in the request (the ASGI scope dict): the fast lane
+# and FastAPI see the same dict, so a request the lane hands over is not charged twice.
+_PRINCIPAL = "entertainai.principal"
+_CHARGED = "entertainai.rate_limit_wait"
+
+
+class RateLimited(EntertainAIError):
+    def __init__(self, retry_after_s: float) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"rate limit exceeded; retry after {retry_after_s:.2f}s")
+
+
+def authenticate_request(keys: ApiKeyStore | None, request: MutableMapping[str, Any]) -> Principal:
+    """The request's principal from its raw headers (``None`` keys: the API runs without
+    keys). Remembered in ``request``, so each request is hashed once whoever asks."""
+    principal = request.get(_PRINCIPAL)
+    if principal is None:
+        if keys is None:
+            principal = ANONYMOUS
+        else:
+            principal = keys.authenticate(key_from_headers(request["headers"]))
+            if principal is None:
+                raise Unauthenticated("missing or invalid API key")
+        request[_PRINCIPAL] = principal
+    return principal
+
+
+def authorize(
+    keys: ApiKeyStore | None,
+    request: MutableMapping[str, Any],
+    scope: str,
+    *,
+    user_id: str | None = None,
+    shared: bool = False,
+    limiter: RateLimiter | None = None,
+) -> Principal:
+    """The one check every API path makes: key or token (duplicates refused), ``scope``,
+    whose data (``user_id``, ``shared``: see :meth:`Principal.require_user`), then one token
+    from ``limiter``.
+
+    ``request`` is the ASGI scope: the verdict is kept there, so however many times a request
+    is authorized (the fast lane, then FastAPI rendering its error) the limiter is charged
+    exactly once and a refusal stays a refusal.
+    """
+    principal = authenticate_request(keys, request)
+    principal.require(scope).require_user(user_id, shared=shared)
+    if limiter is not None and keys is not None:
+        wait = request.get(_CHARGED)
+        if wait is None:
+            wait = request[_CHARGED] = limiter.check(principal.limit_key)
+        if wait > 0:
+            raise RateLimited(wait)
+    return principal
+
+
+def replica_share(rate_per_s: float, burst: int, replicas: int) -> tuple[float, int]:
+    """One replica's share of a cluster-wide per-key limit: ``rate / replicas`` and the burst
+    likewise (at least 1). Balanced traffic then meets the cluster limit, not N times it."""
+    if replicas < 1:
+        raise InputError("must be at least 1", location="replicas")
+    return rate_per_s / replicas, max(1, math.ceil(burst / replicas))
+
+
 # --------------------------------------------------------------------------- rate limits
 
 
@@ -313,6 +493,15 @@ class RateLimiter:
             if len(self._buckets) > self._max_keys:
                 del self._buckets[next(iter(self._buckets))]
             return wait
+
+    def reconfigure(self, rate_per_s: float, burst: int) -> None:
+        """New limits for every bucket (buckets over the new burst are cut down to it)."""
+        if not rate_per_s > 0:
+            raise InputError("must be positive", location="rate_per_s")
+        if burst < 1:
+            raise InputError("must be at least 1", location="burst")
+        with self._lock:
+            self.rate_per_s, self.burst = rate_per_s, burst
 
     def __len__(self) -> int:
         """Buckets held (at most ``max_keys``)."""
