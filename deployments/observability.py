@@ -39,6 +39,17 @@ EVENT_LAG = Gauge(
     "Now minus the newest event's timestamp at ingestion",
     registry=REGISTRY,
 )
+EVENT_LOG_FAILING = Gauge(
+    "entertainai_event_log_failing",
+    "1 while this replica's event log cannot write (POST /v1/events answers 507/503)",
+    registry=REGISTRY,
+)
+EVENT_LOG_ERRORS = Counter(
+    "entertainai_event_log_write_errors_total",
+    "Event batches refused because the log could not write them",
+    ["reason"],  # disk_full | io_error
+    registry=REGISTRY,
+)
 FEED_REPLAYED = Counter(
     "entertainai_feed_updates_replayed_total",
     "Live updates (event batches, new items) replayed from other replicas",

@@ -77,8 +77,10 @@ def missing_models(args: AppArgs, capabilities: Iterable[str]) -> list[dict[str,
     return missing
 
 
-async def capability_refusals(capabilities: dict[str, Any], timeout_s: float = 2.0) -> dict[str, str]:
-    """"capability/role" -> "wanted vN, serving vM, because ..." from each deployment."""
+async def capability_refusals(
+    capabilities: dict[str, Any], timeout_s: float = 2.0
+) -> dict[str, str]:
+    """ "capability/role" -> "wanted vN, serving vM, because ..." from each deployment."""
 
     async def ask(name: str, handle: Any) -> dict[str, str]:
         try:
@@ -91,18 +93,36 @@ async def capability_refusals(capabilities: dict[str, Any], timeout_s: float = 2
     return {k: v for answer in answers for k, v in answer.items()}
 
 
+def event_log_status(service: Any) -> dict[str, Any]:
+    """The event log's health; a failed log is given one chance to heal here (a probe write),
+    so a replica that takes no events still turns ready once the disk is back."""
+    from deployments.observability import EVENT_LOG_FAILING
+
+    events = service.events
+    if events is None:
+        return {"ok": True, "error": None, "disk_full": False, "since": None}
+    if not events.status()["ok"]:
+        events.heal()
+    status: dict[str, Any] = events.status()
+    EVENT_LOG_FAILING.set(0 if status["ok"] else 1)
+    return status
+
+
 async def readiness(state: Any) -> dict[str, Any]:
-    """``/readyz``'s body: "ready" when everything wanted is served, else "degraded" and why."""
+    """``/readyz``'s body: "ready" when everything wanted is served and the event log writes,
+    else "degraded" and why."""
     from starlette.concurrency import run_in_threadpool
 
     reload = state.service.reload_status.to_json()
     missing = await run_in_threadpool(missing_models, state.args, state.capabilities)
     refused = {"recommendations": reload["refused"]} if reload["refused"] else {}
     refused.update(await capability_refusals(state.capabilities))
+    event_log = await run_in_threadpool(event_log_status, state.service)
     return {
-        "status": "degraded" if (missing or refused) else "ready",
+        "status": "degraded" if (missing or refused or not event_log["ok"]) else "ready",
         "serving": reload["serving"],
         "wanted": reload["wanted"],
         "refused": refused,
         "missing": missing,
+        "event_log": event_log,
     }

@@ -33,6 +33,7 @@ exporter on another process or node uses while the replica keeps appending
 from __future__ import annotations
 
 import dataclasses
+import errno
 import fcntl
 import json
 import logging
@@ -54,7 +55,7 @@ import pyarrow.parquet as pq
 
 from entertainai.data import schemas
 from entertainai.data.dataset import refresh_manifest
-from entertainai.errors import ArtifactError, InputError
+from entertainai.errors import ArtifactError, InputError, Unavailable
 from entertainai.fs import TMP_MARK, Location, fsync_dir, replace_file, resolve
 from entertainai.serving.event_validation import DEFAULT_MAX_FUTURE_S, Event, check_event
 from entertainai.serving.pseudonyms import Pseudonymizer
@@ -79,6 +80,24 @@ Hits = Callable[[Iterable[str]], set[str]]
 
 class LogInUse(InputError):
     """Another process holds the log's lock (a live replica)."""
+
+
+# errnos that mean "no room": the operator must free space (HTTP 507), not wait (503).
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_PROBE = ".probe"
+_PROBE_BYTES = 4096  # one page: enough for the next batch of a few events to fit
+
+
+class LogWriteFailed(Unavailable):
+    """An append failed on the disk (full, or an I/O error); nothing of the batch was recorded.
+
+    The log heals itself: the next append (or :meth:`EventLog.heal`) retries, so writes resume
+    once the disk is back, without a restart. ``disk_full`` tells "free space" from "retry".
+    """
+
+    def __init__(self, message: str, *, disk_full: bool) -> None:
+        self.disk_full = disk_full
+        super().__init__(message)
 
 
 # --------------------------------------------------------------------------- line format
@@ -324,7 +343,9 @@ class EventLog:
         self._maintenance = threading.Lock()
         self._fd: int | None = None
         self._closed = False
-        self._broken = False
+        self._broken = False  # the active file may hold unacknowledged bytes: heal first
+        self._failure: OSError | None = None  # the last write failure, until a write succeeds
+        self._failed_since: float | None = None
         self.truncated_lines = 0  # torn lines dropped when this instance opened the log
         os.makedirs(self._segdir, exist_ok=True)
         self._lock_fd = self._acquire_process_lock()
@@ -409,10 +430,10 @@ class EventLog:
     def _start_segment(self, number: int) -> None:
         name = _segment_name(number)
         self._open_active(name)
+        self._live.append(name)  # before the fsync: a failed one leaves a consistent state
+        self._active_events = 0
         if self.fsync:
             fsync_dir(self._segdir)
-        self._live.append(name)
-        self._active_events = 0
 
     def close(self) -> None:
         """Release the file and the process lock; safe to call twice."""
@@ -461,18 +482,99 @@ class EventLog:
         payload = _batch_bytes(events)
         with self._lock:
             self._check_writable()
-            if self._active_events >= self.segment_max_events:
-                self._rotate_locked()
-            self._write_locked(payload)
+            try:
+                if self._active_events >= self.segment_max_events:
+                    self._rotate_locked()
+                self._write_locked(payload)
+            except OSError as exc:
+                self._broken = True  # whichever step failed, the next write heals first
+                raise self._failed(exc) from None
             self._active_events += len(events)
             self._live_events += len(events)
+            self._failure = self._failed_since = None  # a write got through: healthy
         return len(events)
 
     def _check_writable(self) -> None:
         if self._closed:
             raise ArtifactError(f"event log {self} is closed")
-        if self._broken:
-            raise ArtifactError(f"event log {self} hit an I/O error; reopen it to recover")
+        if self._broken or self._fd is None:
+            try:
+                self._heal_locked()
+            except OSError as exc:
+                raise self._failed(exc) from None
+
+    def _failed(self, exc: OSError) -> LogWriteFailed:
+        """Remember a write failure (``status``, ``/readyz``) and describe it for the client."""
+        disk_full = exc.errno in _NO_SPACE
+        if self._failure is None:
+            self._failed_since = time.time()
+            log.error("event log %s: write failed (%s); refusing events until it heals", self, exc)
+        self._failure = exc
+        what = "the disk is full" if disk_full else f"an I/O error ({exc.strerror or exc})"
+        return LogWriteFailed(
+            f"events not recorded: {what}; nothing of this batch was kept, retry "
+            + ("once space is freed" if disk_full else "shortly"),
+            disk_full=disk_full,
+        )
+
+    def status(self) -> dict[str, Any]:
+        """``ok`` until a write fails, then the error (``disk_full``?) and since when."""
+        with self._lock:
+            exc = self._failure
+            return {
+                "ok": exc is None,
+                "error": None if exc is None else (exc.strerror or str(exc)),
+                "disk_full": exc is not None and exc.errno in _NO_SPACE,
+                "since": self._failed_since,
+            }
+
+    def heal(self) -> bool:
+        """After a failed write, check the disk again (what ``/readyz`` calls): reopen the active
+        segment, drop any unacknowledged bytes, and write a probe page. True once healthy."""
+        with self._lock:
+            if self._closed:
+                return False
+            if self._failure is None and not self._broken:
+                return True
+            try:
+                self._heal_locked()
+            except OSError as exc:
+                self._failed(exc)
+                return False
+            log.warning("event log %s: writable again after a failed write", self)
+            self._failure = self._failed_since = None
+            return True
+
+    def _heal_locked(self) -> None:
+        # After a failed fsync the kernel may have dropped dirty pages, so what the file holds
+        # past the last acknowledged batch is unknown: reopen it and cut it back to that size.
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        fd = os.open(os.path.join(self._segdir, self._live[-1]), os.O_WRONLY | os.O_APPEND)
+        try:
+            os.ftruncate(fd, self._active_size)
+            if self.fsync:
+                os.fsync(fd)
+                fsync_dir(self._segdir)
+            self._probe()
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        self._broken = False
+
+    def _probe(self) -> None:
+        """Write, sync and remove a page beside the log: fails as the next append would."""
+        path = os.path.join(self.directory, _PROBE)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _write_all(fd, b"\0" * _PROBE_BYTES)
+            if self.fsync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.remove(path)
 
     def _write_locked(self, payload: bytes) -> None:
         assert self._fd is not None
@@ -485,8 +587,7 @@ class EventLog:
             try:
                 os.fsync(self._fd)
             except OSError:
-                # After a failed fsync the kernel may have dropped dirty pages: what is on disk
-                # is unknown, so stop writing; reopening re-validates the file.
+                # What is on disk is unknown now: no write until _heal_locked cut it back.
                 self._broken = True
                 raise
         self._active_size += len(payload)
@@ -503,6 +604,7 @@ class EventLog:
     def _rotate_locked(self) -> None:
         assert self._fd is not None
         os.close(self._fd)  # every batch in it is already fsynced
+        self._fd = None  # if the next segment cannot be opened, healing reopens this one
         self._start_segment(_segment_number(self._live[-1]) + 1)
 
     # ----------------------------------------------------------------- reading

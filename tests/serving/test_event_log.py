@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -15,9 +16,9 @@ import pytest
 
 from entertainai.data import schemas
 from entertainai.data.dataset import Dataset
-from entertainai.errors import ArtifactError, InputError
+from entertainai.errors import ArtifactError, InputError, Unavailable
 from entertainai.serving import event_log as events_module
-from entertainai.serving.event_log import COMPACTED, EventLog
+from entertainai.serving.event_log import COMPACTED, EventLog, LogWriteFailed
 from entertainai.serving.event_validation import Event
 from entertainai.serving.pseudonyms import Pseudonymizer
 
@@ -430,3 +431,78 @@ def test_events_survive_compaction_roundtrip_exactly(tmp_path: Path) -> None:
     assert before == written
     rows = Dataset.open(str(tmp_path / "ds")).interactions.to_pylist()
     assert [r["user_id"] for r in rows] == [e.user_id for e in written]
+
+
+# --------------------------------------------------------------------------- failures that heal
+
+
+def failing(exc_errno: int, after: int = 0):  # noqa: ANN201 - an os.write/os.fsync stand-in
+    """Raise ``OSError(exc_errno)``; a write first lets ``after`` bytes through (a torn write)."""
+    real_write = os.write
+
+    def fail(fd: int, data: object = b"") -> int:
+        if after and isinstance(data, memoryview | bytes) and len(data) > after:
+            real_write(fd, bytes(data[:after]))
+        raise OSError(exc_errno, os.strerror(exc_errno))
+
+    return fail
+
+
+@pytest.mark.parametrize("torn", [0, 7])
+def test_a_full_disk_refuses_the_batch_then_heals_on_the_next_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, torn: int
+) -> None:
+    log = open_log(tmp_path)
+    log.append([ev(0)])
+    monkeypatch.setattr(os, "write", failing(errno.ENOSPC, after=torn))
+    with pytest.raises(LogWriteFailed, match="disk is full") as info:
+        log.append([ev(1), ev(2)])
+    monkeypatch.undo()
+    assert info.value.disk_full and isinstance(info.value, Unavailable)
+    assert not log.status()["ok"] and log.status()["disk_full"]
+    assert log.append([ev(3)]) == 1  # space is back: no restart needed
+    assert log.status() == {"ok": True, "error": None, "disk_full": False, "since": None}
+    assert [e.item_id for e in log.replay()] == ["i0", "i3"]  # the refused batch left nothing
+    log.close()
+    with open_log(tmp_path) as again:
+        assert again.truncated_lines == 0 and [e.item_id for e in again.replay()] == ["i0", "i3"]
+
+
+def test_a_failed_fsync_stops_writes_until_the_log_heals_without_a_reopen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = open_log(tmp_path, fsync=True)
+    log.append([ev(0)])
+    monkeypatch.setattr(os, "fsync", failing(errno.EIO))
+    with pytest.raises(LogWriteFailed, match="I/O error") as info:
+        log.append([ev(1)])
+    assert not info.value.disk_full
+    assert log.heal() is False  # the disk still fails: still refusing, still saying so
+    with pytest.raises(LogWriteFailed):
+        log.append([ev(2)])
+    assert log.status()["error"] and not log.status()["ok"]
+    monkeypatch.undo()
+    assert log.heal() is True and log.status()["ok"]
+    log.append([ev(3)])
+    # The unacknowledged batch written before the failed fsync was dropped when healing.
+    assert [e.item_id for e in log.replay()] == ["i0", "i3"]
+    log.close()
+    with open_log(tmp_path) as again:
+        assert [e.item_id for e in again.replay()] == ["i0", "i3"]
+
+
+def test_a_rotation_that_fails_heals_into_a_new_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = open_log(tmp_path, segment_max_events=1, fsync=True)
+    log.append([ev(0)])
+    monkeypatch.setattr(os, "fsync", failing(errno.ENOSPC))
+    with pytest.raises(LogWriteFailed):
+        log.append([ev(1)])
+    monkeypatch.undo()
+    log.append([ev(2)])
+    log.append([ev(3)])
+    assert [e.item_id for e in log.replay()] == ["i0", "i2", "i3"] and log.count() == 3
+    log.close()
+    with open_log(tmp_path) as again:
+        assert [e.item_id for e in again.replay()] == ["i0", "i2", "i3"]

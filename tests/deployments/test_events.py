@@ -1,0 +1,96 @@
+"""POST /v1/events when the disk fails: 507 (full) or 503 (I/O error) with a clear JSON body,
+/readyz degraded and the failure exported for the alert, then ready and 202 again once the
+disk is back, without a restart."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from deployments.api import create_app
+from deployments.settings import AppArgs
+from deployments.state import GatewayState
+from tests.deployments.conftest import ADMIN_KEY, WRITE_KEY
+
+W = {"x-api-key": WRITE_KEY}
+
+
+@pytest.fixture()
+def client(served_registry: Path, tmp_path: Path, api_keys) -> Iterator[TestClient]:
+    args = AppArgs(
+        registry=str(served_registry),
+        event_dir=str(tmp_path / "events"),
+        rate_limit_per_s=1000,
+        rate_limit_burst=1000,
+    )
+    app = create_app(args.max_body_bytes)
+    app.state.gateway = GatewayState.build(args)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def post_event(client: TestClient) -> object:
+    item = client.app.state.gateway.service.models.model.item_ids_[0]  # type: ignore[attr-defined]
+    body = {"events": [{"user_id": "u00003", "item_id": str(item), "event_type": "play"}]}
+    return client.post("/v1/events", json=body, headers=W)
+
+
+def failing_metric(client: TestClient) -> float:
+    text = client.get("/metrics", headers={"x-api-key": ADMIN_KEY}).text
+    line = next(x for x in text.splitlines() if x.startswith("entertainai_event_log_failing "))
+    return float(line.split()[1])
+
+
+def raise_oserror(code: int):  # noqa: ANN201 - an os.write/os.fsync stand-in
+    def fail(*_: object) -> int:
+        raise OSError(code, os.strerror(code))
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "status", "error", "hint"),
+    [
+        ("write", errno.ENOSPC, 507, "insufficient_storage", "disk is full"),
+        ("fsync", errno.EIO, 503, "event_log_unavailable", "I/O error"),
+    ],
+)
+def test_a_failing_disk_is_refused_clearly_and_heals_without_a_restart(
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    call: str,
+    code: int,
+    status: int,
+    error: str,
+    hint: str,
+) -> None:
+    assert post_event(client).status_code == 202
+    before = client.get("/readyz").json()
+    assert before["event_log"]["ok"]
+
+    monkeypatch.setattr(os, call, raise_oserror(code))
+    r = post_event(client)
+    again = post_event(client)  # a later POST says the same, not 'model_unavailable'
+    ready = client.get("/readyz").json()  # tries to heal: the disk still fails
+    monkeypatch.undo()
+
+    for answer in (r, again):
+        assert answer.status_code == status, answer.text
+        body = answer.json()
+        assert body["error"] == error and hint in body["detail"] and body["request_id"]
+        assert str(tmp_path) not in body["detail"]  # no server paths
+    assert r.headers["retry-after"]
+    assert ready["status"] == "degraded" and not ready["event_log"]["ok"]
+    assert ready["event_log"]["disk_full"] is (status == 507)
+    assert failing_metric(client) == 1.0
+
+    healed = client.get("/readyz").json()  # the disk is back: healed by the probe
+    assert healed["status"] == before["status"] and healed["event_log"]["ok"]
+    assert failing_metric(client) == 0.0
+    assert post_event(client).status_code == 202
