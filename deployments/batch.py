@@ -12,6 +12,7 @@ from ray.serve.handle import DeploymentHandle
 from deployments import follow, observability
 from deployments.feed import FeedFollower
 from deployments.settings import AppArgs
+from entertainai.recommend.batch import users_per_call
 from entertainai.recommend.filters import Filters
 from entertainai.serving.service import RecommendationItem, RecommendationService, ServiceConfig
 
@@ -99,9 +100,15 @@ class BatchRecommender:
         results: list[list[list[RecommendationItem]]] = [[] for _ in requests]
         for (k, filters), members in groups.items():
             users = [u for n in members for u in requests[n][0]]
-            # Through the module: the batched function is pickled by value, a metric (lock) can't be.
-            observability.BATCH_SIZE.observe(len(users))
-            rows = self.service.recommend(users, k, filters=filters, explain_items=False)
+            # In chunks: one call's dense users x items scores stay bounded however many
+            # requests (of up to 1,000 users each) were merged.
+            step = users_per_call(len(self.service.models.model.item_ids_))
+            rows = []
+            for chunk in (users[i : i + step] for i in range(0, len(users), step)):
+                # Through the module: the batched function is pickled by value, a metric
+                # (lock) can't be.
+                observability.BATCH_SIZE.observe(len(chunk))
+                rows += self.service.recommend(chunk, k, filters=filters, explain_items=False)
             start = 0
             for n in members:
                 size = len(requests[n][0])

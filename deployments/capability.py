@@ -22,6 +22,21 @@ from entertainai.registry import ModelVersion, Registry
 
 log = logging.getLogger(__name__)
 
+# Every generation stops within this, whatever the client asks: below the HTTP request timeout
+# (serve_config.yaml: request_timeout_s 30), so the answer (or its "stopped early") reaches
+# the client instead of the proxy giving up on it while the replica keeps computing.
+MAX_TIME_BUDGET_S = 25.0
+
+
+def knobs_within_budget(
+    request: dict[str, Any], names: tuple[str, ...], budget: str
+) -> dict[str, Any]:
+    """The pipeline's keyword arguments from ``request``, with the ``budget`` knob always set
+    and never above :data:`MAX_TIME_BUDGET_S` (clients cannot switch the limit off)."""
+    knobs = {k: request[k] for k in names if request.get(k) is not None}
+    knobs[budget] = min(float(knobs.get(budget, MAX_TIME_BUDGET_S)), MAX_TIME_BUDGET_S)
+    return knobs
+
 
 class ModelSlots:
     """Role -> registry ref, each loaded on first use and re-resolved when its alias moves."""

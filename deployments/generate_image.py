@@ -7,7 +7,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots, ServesModels
+from deployments.capability import ModelSlots, ServesModels, knobs_within_budget
 from deployments.settings import AppArgs
 from entertainai.errors import ArtifactError, InputError, NotFoundError
 
@@ -87,7 +87,7 @@ class ImageGenerator(ServesModels):
             decode_image(request[k], name=k, max_pixels=MAX_UPLOAD_PIXELS)
             for k in ("content", "style")
         )
-        knobs = {k: request[k] for k in STYLE_KNOBS if request.get(k) is not None}
+        knobs = knobs_within_budget(request, STYLE_KNOBS, "time_budget_s")
         out = model(content, style, **knobs)
         return {
             "model": ref,

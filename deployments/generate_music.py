@@ -8,7 +8,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots, ServesModels
+from deployments.capability import ModelSlots, ServesModels, knobs_within_budget
 from deployments.settings import AppArgs
 from entertainai.errors import InputError
 
@@ -45,7 +45,7 @@ class MusicGenerator(ServesModels):
     def melody(self, request: dict[str, Any]) -> dict[str, Any]:
         model = self._model("melody", "melody_lstm")
         started = time.monotonic()
-        out = model(**{k: request[k] for k in MELODY_KNOBS if request.get(k) is not None})
+        out = model(**knobs_within_budget(request, MELODY_KNOBS, "max_time_s"))
         return {
             "model": self.models.versions().get("melody"),
             "midi": out.midi,
@@ -61,7 +61,7 @@ class MusicGenerator(ServesModels):
     def audio(self, request: dict[str, Any]) -> dict[str, Any]:
         model = self._model("audio", "wavenet")
         started = time.monotonic()
-        out = model(**{k: request[k] for k in AUDIO_KNOBS if request.get(k) is not None})
+        out = model(**knobs_within_budget(request, AUDIO_KNOBS, "max_time_s"))
         return {
             "model": self.models.versions().get("audio"),
             "wav": out.wav,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ray import serve
 
-from deployments.capability import ModelSlots, ServesModels
+from deployments.capability import ModelSlots, ServesModels, knobs_within_budget
 from deployments.settings import AppArgs
 from entertainai.errors import InputError
 from entertainai.generate import text_corpus
@@ -43,7 +43,7 @@ class TextGenerator(ServesModels):
         model = self.models.get(role)
         if not isinstance(model, text_corpus.TextGenerator):
             raise InputError(f"the {role!r} role serves a {model.kind} model, not text")
-        knobs = {k: request[k] for k in KNOBS if request.get(k) is not None}
+        knobs = knobs_within_budget(request, KNOBS, "time_budget_s")
         args = text_corpus.GenerationArgs(**knobs, stop=tuple(request.get("stop") or ()))
         model.tokenizer_.encode(request.get("prompt", ""), what="prompt")  # fail before streaming
         return role, model, args

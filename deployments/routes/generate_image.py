@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from typing import Annotated, Any, Literal
@@ -9,10 +10,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from deployments.capability import MAX_TIME_BUDGET_S
 from deployments.deps import Reader, capability
 from entertainai.errors import InputError, LimitExceeded
 
 MAX_IMAGES = 64
+MAX_SCALE = 16
+# Output pixels grow as images x scale^2: 64 images at 16x were 16,384 sample-sized tiles to
+# upscale and PNG-encode in one request. 256 tiles: 64 images at 2x, 16 at 4x, 1 at 16x.
+MAX_TILES = 256
+IMAGE_TIME_BUDGET_S = 10.0  # sampling and encoding MAX_TILES tiles takes well under a second
 MAX_STYLE_SIZE = 256
 MAX_STYLE_STEPS = 300
 MAX_UPLOAD_BYTES = 400_000  # per decoded image; the request body cap is the app's
@@ -25,7 +32,9 @@ class ImageRequest(BaseModel):
     num: int = Field(1, ge=1, le=MAX_IMAGES, description="how many images")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="same seed, same images")
     grid: bool = Field(False, description="also (format=png: only) one grid of all images")
-    scale: int = Field(1, ge=1, le=16, description="enlarge pixels N times")
+    scale: int = Field(
+        1, ge=1, le=MAX_SCALE, description=f"enlarge pixels N times; num x scale^2 <= {MAX_TILES}"
+    )
     format: Literal["png", "json"] = Field(
         "png", description="image/png bytes (one image or the grid), or JSON with base64 PNGs"
     )
@@ -57,7 +66,10 @@ class StyleTransferRequest(BaseModel):
     content_weight: float = Field(1.0, ge=0.0, le=1e6)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     time_budget_s: float = Field(
-        30.0, gt=0.0, le=60.0, description="optimisation stops early (and says so) after this"
+        20.0,
+        gt=0.0,
+        le=MAX_TIME_BUDGET_S,
+        description="optimisation stops early (and says so) after this",
     )
     format: Literal["png", "json"] = Field("png", description="image/png, or JSON with base64")
 
@@ -101,8 +113,19 @@ async def generate_image(body: ImageRequest, handle: Images, _: Reader) -> Any:
     """Sample images from the DCGAN: one PNG (or the grid), or JSON with base64 PNGs."""
     if body.format == "png" and body.num > 1 and not body.grid:
         raise InputError("format=png returns one image: use num=1, grid=true or format=json")
+    tiles = body.num * body.scale**2 * (2 if body.grid else 1)
+    if tiles > MAX_TILES:
+        raise LimitExceeded(
+            f"num x scale^2 (x2 with grid) is {tiles}, over {MAX_TILES}: fewer or smaller images",
+            location="body",
+        )
     request = {"num_images": body.num, "seed": body.seed, "grid": body.grid, "scale": body.scale}
-    out = await handle.generate.remote(request)
+    try:
+        out = await asyncio.wait_for(handle.generate.remote(request), IMAGE_TIME_BUDGET_S)
+    except TimeoutError:  # the call is cancelled on the replica too
+        raise LimitExceeded(
+            f"image generation took over its {IMAGE_TIME_BUDGET_S:g} s budget"
+        ) from None
     if body.format == "png":
         png = out["grid_png"] if body.grid else out["png"][0]
         headers = {"x-model": str(out["model"]), "x-seed": str(out["seed"])}

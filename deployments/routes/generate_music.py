@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from deployments.capability import MAX_TIME_BUDGET_S
 from deployments.deps import Reader, capability
 
 MAX_MELODY_STEPS = 512
@@ -33,7 +34,9 @@ class MelodyRequest(BaseModel):
     format: Literal["midi", "wav", "json"] = Field(
         "midi", description="audio/midi bytes, audio/wav bytes, or JSON with base64 of both"
     )
-    time_budget_s: float = Field(10.0, gt=0.0, le=30.0, description="per-request time limit")
+    time_budget_s: float = Field(
+        10.0, gt=0.0, le=MAX_TIME_BUDGET_S, description="per-request time limit"
+    )
 
 
 class Note(BaseModel):
@@ -61,7 +64,9 @@ class AudioRequest(BaseModel):
     temperature: float = Field(1.0, ge=0.0, le=5.0)
     top_k: int | None = Field(None, ge=1, le=256)
     seed: int = Field(0, ge=0, le=2**32 - 1, description="same seed, same audio")
-    time_budget_s: float = Field(20.0, gt=0.0, le=30.0, description="per-request time limit")
+    time_budget_s: float = Field(
+        20.0, gt=0.0, le=MAX_TIME_BUDGET_S, description="per-request time limit"
+    )
 
 
 router = APIRouter(prefix="/v1", tags=["music generation"])

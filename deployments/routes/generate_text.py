@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from deployments.capability import MAX_TIME_BUDGET_S
 from deployments.deps import Reader, capability
 from entertainai.errors import ContentRefused, EntertainAIError, LimitExceeded
 
@@ -33,7 +34,9 @@ class TextGenerationRequest(BaseModel):
     num_samples: int = Field(1, ge=1, le=8)
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="same seed, same text")
     stream: bool = Field(False, description="stream one sample's text as it is generated")
-    time_budget_s: float = Field(20.0, gt=0.0, le=60.0, description="per-request time limit")
+    time_budget_s: float = Field(
+        20.0, gt=0.0, le=MAX_TIME_BUDGET_S, description="per-request time limit"
+    )
 
     @model_validator(mode="after")
     def _limits(self) -> TextGenerationRequest:

@@ -27,6 +27,16 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
+# Scores one model call may hold: a users x items float32 matrix of at most 64 MB. Merged
+# requests (64 x 1,000 users over a 10,000-item catalogue) were one 2.6 GB matrix.
+MAX_SCORES_PER_CALL = 16_000_000
+
+
+def users_per_call(n_items: int, max_scores: int = MAX_SCORES_PER_CALL) -> int:
+    """How many users one model call may score within ``max_scores`` (at least one)."""
+    return max(1, max_scores // max(1, n_items))
+
+
 def recommend_rows(
     model: Recommender, user_ids: np.ndarray, k: int, filters: Filters | None = None
 ) -> pa.Table:

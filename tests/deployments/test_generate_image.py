@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +135,31 @@ def test_serve_local_testing_mode(image_registry: Path) -> None:
     out = handle.generate.remote({"num_images": 2, "seed": 5, "grid": True}).result()
     assert len(out["png"]) == 2 and out["grid_png"].startswith(b"\x89PNG")
     assert out["model"] == "dcgan@1"
+
+
+def test_image_count_times_scale_is_capped_and_generation_has_a_time_budget(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deployments.routes import generate_image as route
+
+    for payload in (
+        {"num": 64, "scale": 16},
+        {"num": 2, "scale": 16},
+        {"num": 64, "grid": True, "scale": 2},
+    ):
+        r = client.post("/v1/generate/image", json={**payload, "format": "json"}, headers=R)
+        assert r.status_code == 422 and "num x scale^2" in r.json()["detail"], payload
+    r = client.post("/v1/generate/image", json={"num": 64, "scale": 2, "format": "json"}, headers=R)
+    assert r.status_code == 200 and len(r.json()["images_base64"]) == 64
+
+    class Slow:
+        def generate(self, request: dict) -> dict:
+            time.sleep(1.0)
+            return {}
+
+    monkeypatch.setattr(route, "IMAGE_TIME_BUDGET_S", 0.05)
+    client.app.state.gateway.capabilities["generate_image"] = InProcessHandle(Slow())  # type: ignore[attr-defined]
+    start = time.perf_counter()
+    r = client.post("/v1/generate/image", json={"num": 1}, headers=R)
+    assert r.status_code == 422 and "budget" in r.json()["detail"]
+    assert time.perf_counter() - start < 0.9  # answered at the budget, not when it finished
