@@ -184,3 +184,39 @@ def test_publish_gives_up_after_its_timeout():
         return asyncio.get_running_loop().time() - started
 
     assert asyncio.run(timed()) < 1.0 and errors._value.get() == before + 1
+
+
+def test_a_stuck_or_failing_feed_never_stalls_the_follower():
+    """A poll that hangs is given up after its timeout, a failing one is retried, and the
+    follower goes on to apply what comes next (commit 301618c's claims, end to end)."""
+    from deployments.observability import FEED_ERRORS
+
+    feed = LiveFeedDeployment.func_or_class(AppArgs().model_dump())
+    feed.feed.publish("a", "events", (("u1", "i1", 1.0, 1.0),))
+
+    class Flaky:
+        calls = 0
+
+        async def since(self, *args):
+            Flaky.calls += 1
+            if Flaky.calls == 1:
+                await asyncio.sleep(30)  # stuck: the follower's timeout gives up on it
+            if Flaky.calls == 2:
+                raise ConnectionError("feed restarting")
+            return await feed.since(*args)
+
+    service = Recorder()
+    follower = FeedFollower(InProcessHandle(Flaky()), "b", service, timeout_s=0.05)
+    errors = FEED_ERRORS.labels("poll")
+    before = errors._value.get()
+
+    async def run() -> None:
+        task = asyncio.create_task(follower.follow(retry_s=0.01, wait_s=0.0))
+        for _ in range(200):
+            await asyncio.sleep(0.01)
+            if service.applied:
+                break
+        task.cancel()
+
+    asyncio.run(run())
+    assert [p[0][0] for p in service.applied] == ["u1"] and errors._value.get() == before + 2
