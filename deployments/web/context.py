@@ -25,6 +25,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 4096
+# What a session signed in with a user token may open (route paths): the viewer's pages and
+# their data; the API itself refuses such a token everything about other users.
+VIEWER_ROUTES = frozenset(
+    {"/", "/web/search", "/web/items/{item_id}", "/web/api/home", "/web/api/trending"}
+    | {"/web/api/search"}
+)
 # Failed sign-ins per client address (keys are 256-bit: this bounds floods, not guessing).
 SIGNIN_PER_S, SIGNIN_BURST = 1.0, 10
 
@@ -142,12 +148,17 @@ SignedIn = Annotated[Session, Depends(signed_in)]
 
 
 def scope(name: str):  # noqa: ANN201 - a FastAPI dependency factory
-    def dependency(session: SignedIn) -> Session:
-        if not session.allows(name):
-            raise PermissionDenied(f"API key {session.name!r} lacks the {name!r} scope")
+    def dependency(request: Request, session: SignedIn) -> Session:
+        session.principal.require(name)
+        if session.user_bound and viewer_route(request) not in VIEWER_ROUTES:
+            raise PermissionDenied("signed in with a user token: the viewer pages only")
         return session
 
     return dependency
+
+
+def viewer_route(request: Request) -> str:
+    return str(getattr(request.scope.get("route"), "path", ""))
 
 
 Reader = Annotated[Session, Depends(scope("read"))]

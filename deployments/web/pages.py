@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from deployments.deps import token_signer
 from deployments.web import endpoints
 from deployments.web.context import (
     CSRF_FIELD,
@@ -28,8 +30,8 @@ from deployments.web.context import (
     same_origin,
 )
 from deployments.web.sessions import COOKIE, Session
-from entertainai.errors import InputError, NotFoundError, Unavailable
-from entertainai.serving.security import SCOPES
+from entertainai.errors import InputError, NotFoundError, Unauthenticated, Unavailable
+from entertainai.serving.security import SCOPES, TOKEN_PREFIX
 
 router = APIRouter()
 router.include_router(endpoints.router)
@@ -38,6 +40,7 @@ USER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _report_lock = threading.Lock()
 
+# (page, link, label, scope needed); a user token's session sees the VIEWER_PAGES only.
 NAV = [
     ("home", "/", "Home", "read"),
     ("search", "/web/search", "Search", "read"),
@@ -46,6 +49,7 @@ NAV = [
     ("analyst", "/web/analyst", "Analyst", "read"),
     ("operator", "/web/operator", "Operator", "admin"),
 ]
+VIEWER_PAGES = frozenset({"home", "search"})
 
 
 def render(
@@ -60,7 +64,11 @@ def render(
     **extra: Any,
 ) -> Response:
     """A page with the header for ``session`` (only the links its scopes allow)."""
-    nav = [(p, href, label) for p, href, label, need in NAV if session and session.allows(need)]
+    nav = [
+        (p, href, label)
+        for p, href, label, need in NAV
+        if session and session.allows(need) and (not session.user_bound or p in VIEWER_PAGES)
+    ]
     context = {
         "page": page,
         "title": title,
@@ -68,8 +76,8 @@ def render(
         "csrf": ctx.store.csrf_token(session) if session else "",
         "nav": nav,
         "data": data if data is not None else {},
-        "can_write": bool(session and session.allows("write-events")),
-        "is_admin": bool(session and session.is_admin),
+        "can_write": bool(session and session.allows("write-events") and not session.user_bound),
+        "is_admin": bool(session and session.is_admin and not session.user_bound),
         "charts": page in ("analyst", "operator", "music"),
         **extra,
     }
@@ -85,6 +93,11 @@ def safe_next(target: str | None) -> str:
     from deployments.web.entrance import is_web_path
 
     return target if is_web_path(target.split("?", 1)[0]) else "/"
+
+
+def token_expiry(token: str) -> float:
+    """A verified token's expiry (unix seconds): the session ends with it."""
+    return float(token.split(".")[2])
 
 
 def default_user(ctx: WebContext) -> str:
@@ -121,7 +134,8 @@ async def signin_page(
 
 @router.post("/web/signin", response_class=HTMLResponse)
 async def signin(request: Request, ctx: Ctx, session: MaybeSession) -> Response:
-    """Check the key against the API's key store; keep it server-side in a new session."""
+    """Check the key or user token against the API's key store; keep it server-side in a new
+    session (a token's session is bound to the token's user)."""
     same_origin(request)
     form = await read_form(request)
     state = ctx.gateway
@@ -145,22 +159,40 @@ async def signin(request: Request, ctx: Ctx, session: MaybeSession) -> Response:
             error=message,
         )
 
-    if not USER_ID.match(user_id):
+    if not USER_ID.match(user_id) and not (key or "").startswith(TOKEN_PREFIX):
         return refuse("Viewer profile: 1-128 letters, digits or _ . : @ -", 422)
+    expires: float | None = None
     if state.args.require_api_key:
-        principal = state.keys.authenticate(key)
+        token_signer(state)  # user tokens verify on every replica, before any API call
+        try:
+            principal = state.keys.authenticate(key)
+        except Unauthenticated:  # a genuine token, expired
+            return refuse("That token has expired; ask for a new one.", 401)
         if principal is None:
             if ctx.signin_limiter.check(client) > 0:
                 return refuse("Too many failed sign-ins; wait a few seconds.", 429)
-            return refuse("That API key is not valid.", 401)
+            return refuse("That API key or token is not valid.", 401)
         name, scopes = principal.name, principal.scopes
+        if principal.user_id is not None:  # a user token: its user, whatever the form said
+            user_id = principal.user_id
+            expires = token_expiry(key or "")
     else:
         name, scopes, key = "anonymous", frozenset(SCOPES), None
     if not (set(scopes) & {"read", "admin"}):
         return refuse("That key cannot read (it needs the read scope).", 403)
     if session is not None:
         ctx.store.delete(session)  # a new id at every sign-in (no fixation)
-    new, cookie = await run_in_threadpool(ctx.store.create, name, frozenset(scopes), user_id, key)
+    new, cookie = await run_in_threadpool(
+        partial(
+            ctx.store.create,
+            name,
+            frozenset(scopes),
+            user_id,
+            key,
+            user_bound=expires is not None,
+            expires=expires,
+        )
+    )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -186,7 +218,8 @@ async def signout(request: Request, ctx: Ctx, session: SignedIn) -> Response:
 
 @router.post("/web/profile")
 async def switch_profile(request: Request, ctx: Ctx, session: SignedIn) -> Response:
-    """Browse as another viewer profile (the key and its scopes stay the same)."""
+    """Browse as another viewer profile (the key and its scopes stay the same; a user
+    token's session keeps its user)."""
     form = await read_form(request)
     require_csrf(request, ctx, session, form.get(CSRF_FIELD))
     user_id = form.get("user_id", "").strip()

@@ -8,6 +8,10 @@ neither the stored records (without the cookies) nor a cookie (without the recor
 key. Page JavaScript sees neither: it gets only a CSRF token, an HMAC of the session id, which
 every state-changing request must send back (``x-csrf-token`` or a ``csrf_token`` form field).
 
+A session signed in with a user-scoped token is *bound* to that token's user: it cannot switch
+viewer profile and sees only the viewer pages (``context.VIEWER_ROUTES``); the token, like a
+key, stays sealed on the server.
+
 The signature key is ``$ENTERTAINAI_WEB_SECRET`` or, if unset, a random secret written once
 beside the records. Records are cached per replica for ``CACHE_TTL_S``: a sign-out reaches
 the other replicas within that time (the replica that signs out forgets at once).
@@ -27,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from entertainai.errors import PermissionDenied
 from entertainai.fs import Location, resolve
 from entertainai.serving.security import ADMIN, Principal
 
@@ -58,7 +63,8 @@ def _seal(sid: str, data: bytes) -> bytes:
 
 @dataclass(frozen=True, repr=False)
 class Session:
-    """One signed-in browser. ``key`` never leaves the server; ``repr`` shows the name only."""
+    """One signed-in browser. ``key`` (an API key or a user token) never leaves the server;
+    ``repr`` shows the name only."""
 
     sid: str
     name: str
@@ -66,10 +72,11 @@ class Session:
     user_id: str
     key: str | None  # None when the API runs without keys
     expires: float
+    user_bound: bool = False  # signed in with a user token: this user only, viewer pages only
 
     @property
     def principal(self) -> Principal:
-        return Principal(self.name, self.scopes)
+        return Principal(self.name, self.scopes, self.user_id if self.user_bound else None)
 
     def allows(self, scope: str) -> bool:
         return self.principal.allows(scope)
@@ -138,18 +145,29 @@ class SessionStore:
     # ---- sessions --------------------------------------------------------------------------
 
     def create(
-        self, name: str, scopes: frozenset[str], user_id: str, key: str | None
+        self,
+        name: str,
+        scopes: frozenset[str],
+        user_id: str,
+        key: str | None,
+        *,
+        user_bound: bool = False,
+        expires: float | None = None,
     ) -> tuple[Session, str]:
-        """A new session and its cookie value."""
+        """A new session and its cookie value (``expires``: no later than this, e.g. the
+        token's own expiry)."""
         sid = secrets.token_urlsafe(32)
         now = self._clock()
-        session = Session(sid, name, frozenset(scopes), user_id, key, now + self.ttl_s)
+        until = now + self.ttl_s if expires is None else min(now + self.ttl_s, expires)
+        session = Session(sid, name, frozenset(scopes), user_id, key, until, user_bound)
         self._write(session, created=now)
         self._maybe_prune(now)
         return session, f"{sid}.{self._sign(b'session', sid)}"
 
     def with_user(self, session: Session, user_id: str) -> Session:
-        """The same session browsing as another viewer profile."""
+        """The same session browsing as another viewer profile (not for a token's session)."""
+        if session.user_bound:
+            raise PermissionDenied("signed in with a user token: the profile is the token's")
         updated = Session(
             session.sid, session.name, session.scopes, user_id, session.key, session.expires
         )
@@ -197,6 +215,7 @@ class SessionStore:
             "sealed": _b64(_seal(session.sid, key)) if key is not None else None,
             "created": created,
             "expires": session.expires,
+            "user_bound": session.user_bound,
         }
         self.location.fs.create_dir(self.location.path, recursive=True)
         file = self.location.join(_record_name(session.sid))
@@ -216,6 +235,7 @@ class SessionStore:
                 str(record["user_id"]),
                 key,
                 float(record["expires"]),
+                bool(record.get("user_bound", False)),
             )
         except FileNotFoundError:
             return None

@@ -368,3 +368,64 @@ def test_a_real_store_failure_names_no_path(served_registry: Path, tmp_path: Pat
         item = {"item_id": "x1", "title": "t"}
         r = c.post("/v1/items", json={"items": [item]}, headers=A)
     assert r.status_code == 503 and str(tmp_path) not in r.text, r.text
+
+
+# ---- issue 17: user-scoped tokens ------------------------------------------------------------
+
+
+def issue(client, user_id: str, headers=A, **body) -> str:
+    r = client.post(f"/v1/users/{user_id}/tokens", json=body or None, headers=headers)
+    assert r.status_code == 201, r.text
+    assert r.json()["user_id"] == user_id and r.json()["expires"] > time.time()
+    return r.json()["token"]
+
+
+def test_a_user_token_reads_only_its_own_user(client, served_registry: Path, tmp_path: Path):
+    token = issue(client, "u00001", ttl_s=600)
+    T = {"authorization": f"Bearer {token}"}
+    own = client.get("/v1/users/u00001/recommendations?k=3", headers=T)
+    assert own.status_code == 200 and own.json()["user_id"] == "u00001"
+    # The catalogue's shared lists tell nothing about a user: a viewer's pages need them.
+    assert client.get("/v1/trending", headers=T).status_code == 200
+    assert client.get("/v1/items/i00001/similar", headers=T).status_code == 200
+    refused = [
+        ("GET", "/v1/users/u00002/recommendations", None),  # another user's history
+        ("GET", "/v1/users/u00002/segment", None),
+        ("GET", "/v1/segments", None),  # every user's
+        ("POST", "/v1/recommendations", {"user_ids": ["u00001", "u00002"]}),
+        ("GET", "/v1/models", None),
+        (
+            "POST",
+            "/v1/events",
+            {"events": [{"user_id": "u00001", "item_id": "i1", "event_type": "play"}]},
+        ),
+        ("DELETE", "/v1/users/u00001", None),
+        ("POST", "/v1/users/u00001/tokens", None),  # a token cannot mint tokens
+        ("GET", "/metrics", None),
+    ]
+    for method, url, body in refused:
+        r = client.request(method, url, json=body, headers=T)
+        assert r.status_code == 403 and r.json()["error"] == "forbidden", (method, url, r.text)
+    # Another replica with the same registry (the secret is stored there) knows the token.
+    args = AppArgs(registry=str(served_registry), event_dir=str(tmp_path / "other"))
+    app = create_app()
+    app.state.gateway = GatewayState.build(args)
+    with TestClient(app) as other:
+        assert other.get("/v1/users/u00001/recommendations", headers=T).status_code == 200
+
+
+def test_only_admin_keys_issue_tokens_and_bad_tokens_are_401(client):
+    for headers, status in ((R, 403), (W, 403), ({}, 401)):
+        assert client.post("/v1/users/u1/tokens", headers=headers).status_code == status
+    assert client.post("/v1/users/u1/tokens", json={"ttl_s": 0}, headers=A).status_code == 422
+    assert client.post("/v1/users/u1/tokens", json={"ttl_s": 1e9}, headers=A).status_code == 422
+    token = issue(client, "u00001")
+    prefix, user, expiry, signature = token.split(".")
+    for bad in (f"{prefix}.{user}.{int(expiry) + 1}.{signature}", token[:-2], "eai1.x"):
+        r = client.get("/v1/users/u00001/recommendations", headers={"x-api-key": bad})
+        assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+    r = client.post("/v1/users/u00001/tokens", json={"ttl_s": 1}, headers=A)
+    short = r.json()["token"]
+    time.sleep(max(0.0, r.json()["expires"] - time.time()) + 0.05)
+    r = client.get("/v1/users/u00001/recommendations", headers={"x-api-key": short})
+    assert r.status_code == 401 and "expired" in r.json()["detail"]

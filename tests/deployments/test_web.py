@@ -340,3 +340,59 @@ def test_without_api_keys_sign_in_needs_only_a_profile(web_registry: Path, tmp_p
         home = c.get("/web/api/home").json()
         assert home["user_id"] == "u00004" and home["rows"][0]["items"]
         assert "/web/operator" in c.get("/").text  # anonymous holds every scope here
+
+
+def viewer_token(client: TestClient, user: str, ttl_s: float = 600) -> str:
+    return issue_token(client, user, ttl_s)[0]
+
+
+def issue_token(client: TestClient, user: str, ttl_s: float) -> tuple[str, int]:
+    r = client.post(
+        f"/v1/users/{user}/tokens", json={"ttl_s": ttl_s}, headers={"x-api-key": ADMIN_KEY}
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["token"], r.json()["expires"]
+
+
+def test_a_viewer_token_signs_in_to_its_own_pages_only(client: TestClient, app) -> None:
+    """Issue 18: sign-in with a user-scoped token; the session is that viewer's, nothing more."""
+    token = viewer_token(client, "u00002")
+    # The form's profile is ignored: the token names its user.
+    r = client.post(
+        "/web/signin", data={"api_key": token, "user_id": "u00001"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and token not in r.headers["set-cookie"]
+    home = client.get("/")
+    assert home.status_code == 200 and page_data(home.text)["user_id"] == "u00002"
+    assert token not in home.text and 'name="user_id"' not in home.text  # no profile switch
+    for hidden in ("/web/operator", "/web/studio", "/web/music", "/web/analyst"):
+        assert f'href="{hidden}"' not in home.text
+    assert 'data-can-write="0"' in home.text
+    assert client.get("/web/api/home").json()["user_id"] == "u00002"
+    assert client.get("/web/search?q=a").status_code == 200
+    assert client.get("/web/items/i00001").status_code == 200
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text).group(1)
+    for path in ("/web/operator", "/web/studio", "/web/analyst", "/web/api/analyst"):
+        assert client.get(path).status_code == 403, path
+    switched = client.post("/web/profile", data={"user_id": "u00001", "csrf_token": csrf})
+    assert switched.status_code == 403
+    assert client.get("/web/api/home").json()["user_id"] == "u00002"
+    play = {"item_id": "i00001", "event_type": "play"}
+    assert (
+        client.post("/web/api/events", json=play, headers={"x-csrf-token": csrf}).status_code == 403
+    )
+    # Server side only: the record holds the token sealed.
+    records = list((Path(app.state.gateway.args.registry) / SESSION_DIR).glob("*.json"))
+    assert records and all(token not in p.read_text() for p in records)
+
+
+def test_bad_and_expired_viewer_tokens_do_not_sign_in(client: TestClient) -> None:
+    token, expires = issue_token(client, "u00002", ttl_s=1)
+    forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    bad = client.post("/web/signin", data={"api_key": forged, "user_id": "u00002"})
+    assert bad.status_code == 401 and COOKIE not in client.cookies
+    import time
+
+    time.sleep(max(0.0, expires - time.time()) + 0.05)
+    expired = client.post("/web/signin", data={"api_key": token, "user_id": "u00002"})
+    assert expired.status_code == 401 and "expired" in expired.text

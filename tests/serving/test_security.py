@@ -10,9 +10,16 @@ import pytest
 from entertainai.errors import EntertainAIError, InputError, PermissionDenied, Unauthenticated
 from entertainai.serving.security import (
     ENV_VAR,
+    MAX_TOKEN_TTL_S,
+    TOKEN_PREFIX,
+    TOKEN_SCOPES,
+    TOKEN_SECRET_ENV,
     ApiKeyStore,
+    RateLimited,
     RateLimiter,
     RedactingFilter,
+    TokenSigner,
+    authorize,
     env_entry,
     generate_key,
     hash_key,
@@ -20,6 +27,7 @@ from entertainai.serving.security import (
     main,
     new_key_entry,
     redact,
+    replica_share,
     strip_paths,
 )
 
@@ -276,3 +284,109 @@ def test_a_key_is_read_one_way_and_two_are_refused():
 )
 def test_server_paths_are_stripped_from_client_messages(message, shown):
     assert strip_paths(message) == (shown if shown is not None else message)
+
+
+# --------------------------------------------------------------------------- issue 17: tokens
+
+
+SECRET = b"t" * 32
+
+
+def test_a_user_token_names_its_user_and_cannot_be_altered() -> None:
+    now = [1000.0]
+    signer = TokenSigner(SECRET, clock=lambda: now[0])
+    token, expires = signer.issue("u42", ttl_s=60)
+    assert token.startswith(TOKEN_PREFIX) and expires == 1060 and "u42" not in token
+    principal = signer.verify(token)
+    assert principal is not None and principal.user_id == "u42"
+    assert principal.scopes == TOKEN_SCOPES and "u42" not in repr(signer)
+    # Another user's name, a later expiry, another secret, garbage: all unknown.
+    prefix, user, expiry, signature = token.split(".")
+    other_user = (
+        f"{prefix}.{TokenSigner(SECRET).issue('u43')[0].split('.')[1]}.{expiry}.{signature}"
+    )
+    later = f"{prefix}.{user}.{int(expiry) + 3600}.{signature}"
+    for forged in (
+        other_user,
+        later,
+        TokenSigner(b"x" * 32).issue("u42")[0],
+        "eai1.",
+        "eai1.a.b.c",
+    ):
+        assert signer.verify(forged) is None, forged
+    now[0] = 1060.0
+    with pytest.raises(Unauthenticated, match="expired"):
+        signer.verify(token)
+    with pytest.raises(InputError):
+        TokenSigner(b"short")
+    with pytest.raises(InputError, match="ttl_s"):
+        signer.issue("u42", ttl_s=MAX_TOKEN_TTL_S + 1)
+
+
+def test_keys_and_tokens_meet_in_one_store() -> None:
+    store = ApiKeyStore.from_env({ENV_VAR: f"web:read:{hash_key(READER_KEY)}"})
+    token = TokenSigner(SECRET).issue("u1")[0]
+    assert store.authenticate(token) is None  # no secret configured: tokens are unknown
+    store = ApiKeyStore.load(environ={ENV_VAR: "", TOKEN_SECRET_ENV: SECRET.decode()})
+    principal = store.authenticate(token)
+    assert principal is not None and principal.user_id == "u1"
+
+
+def request(*headers: tuple[bytes, bytes]) -> dict:
+    return {"headers": list(headers)}
+
+
+def test_authorize_checks_scope_and_whose_data() -> None:
+    store = ApiKeyStore.load(
+        environ={ENV_VAR: f"web:read:{hash_key(READER_KEY)}", TOKEN_SECRET_ENV: SECRET.decode()}
+    )
+    token = TokenSigner(SECRET).issue("u1")[0]
+    key = (b"x-api-key", READER_KEY.encode())
+    assert authorize(store, request(key), "read", user_id="u2").name == "web"  # keys: any user
+    bearer = (b"authorization", f"Bearer {token}".encode())
+    assert authorize(store, request(bearer), "read", user_id="u1").user_id == "u1"
+    assert authorize(store, request(bearer), "read", shared=True).user_id == "u1"
+    for kwargs in ({"user_id": "u2"}, {}):  # another user, or a route about all users
+        with pytest.raises(PermissionDenied, match="only its own user"):
+            authorize(store, request(bearer), "read", **kwargs)
+    with pytest.raises(PermissionDenied, match="user token lacks the 'write-events'"):
+        authorize(store, request(bearer), "write-events", user_id="u1")
+    for headers in ((), ((b"x-api-key", b"nope"),), (key, key)):
+        with pytest.raises(Unauthenticated):
+            authorize(store, request(*headers), "read")
+    assert authorize(None, request(), "admin").name == "anonymous"  # the API runs without keys
+
+
+def test_authorize_charges_the_limiter_once_per_request() -> None:
+    store = ApiKeyStore.from_env({ENV_VAR: f"web:read:{hash_key(READER_KEY)}"})
+    limiter = RateLimiter(rate_per_s=1.0, burst=2, clock=lambda: 0.0)
+    first = request((b"x-api-key", READER_KEY.encode()))
+    for _ in range(3):  # e.g. the fast lane, then FastAPI rendering the lane's error
+        authorize(store, first, "read", limiter=limiter)
+    authorize(store, request((b"x-api-key", READER_KEY.encode())), "read", limiter=limiter)
+    third = request((b"x-api-key", READER_KEY.encode()))
+    for _ in range(2):  # refused, and still refused with the same wait: nothing taken twice
+        with pytest.raises(RateLimited) as info:
+            authorize(store, third, "read", limiter=limiter)
+        assert info.value.retry_after_s == pytest.approx(1.0)
+    # Refused for its scope: no token taken (the key's next request is not penalised).
+    writer = ApiKeyStore.from_env({ENV_VAR: f"w:write-events:{hash_key(WRITER_KEY)}"})
+    other = RateLimiter(rate_per_s=1.0, burst=1, clock=lambda: 0.0)
+    with pytest.raises(PermissionDenied):
+        authorize(writer, request((b"x-api-key", WRITER_KEY.encode())), "read", limiter=other)
+    authorize(writer, request((b"x-api-key", WRITER_KEY.encode())), "write-events", limiter=other)
+
+
+def test_a_cluster_limit_is_shared_by_the_replicas() -> None:
+    assert replica_share(200.0, 400, 1) == (200.0, 400)
+    assert replica_share(200.0, 400, 4) == (50.0, 100)
+    assert replica_share(10.0, 3, 4) == (2.5, 1)  # never below one request
+    with pytest.raises(InputError):
+        replica_share(10.0, 3, 0)
+    # Four replicas, each with its share, balanced traffic: the key gets the cluster burst.
+    limiters = [RateLimiter(*replica_share(1.0, 8, 4), clock=lambda: 0.0) for _ in range(4)]
+    allowed = sum(limiters[i % 4].check("web") == 0.0 for i in range(40))
+    assert allowed == 8
+    # Reconfigured (the replica count changed): the new share applies to existing buckets.
+    limiters[0].reconfigure(*replica_share(1.0, 8, 8))
+    assert (limiters[0].rate_per_s, limiters[0].burst) == (0.125, 1)
