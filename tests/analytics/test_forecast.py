@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from entertainai.analytics.forecast import (
+    YEARLY_MODELS,
     ForecastConfig,
+    backtest,
     fill_gaps,
     forecast,
     interval_offsets,
@@ -179,3 +181,50 @@ def test_origins_of_long_histories_see_two_years():
     assert len(p.cuts) == 5 and min(p.cuts) >= 730 and max(p.cuts) == len(series) - 365
     with pytest.raises(InputError, match="yearly seasonality needs a daily series"):
         plan(Series("h", START, "h", np.ones(24 * 60)), ForecastConfig(yearly=True))
+
+
+def test_intervals_cover_a_shared_offset_the_few_origins_underrate():
+    """Model-free: each window's errors share an offset (the level the model got wrong) on top
+    of heavy-tailed daily noise, and five origins see only five offsets. The intervals they
+    give cover about 80% of new windows: pooled quantiles of the raw errors covered 0.70."""
+    rng = np.random.default_rng(0)
+
+    def windows(n: int) -> np.ndarray:
+        offset = rng.normal(0, 1.0, (n, 1)) * np.sqrt(np.linspace(0.2, 1, 120))
+        return offset + 0.5 * rng.standard_t(3, (n, 120))
+
+    inside = []
+    for _ in range(40):  # 40 backtests of 5 origins, each judged on 50 new windows
+        lo, hi = interval_offsets(windows(5), 0.8)
+        new = windows(50)
+        inside.append(((new >= lo) & (new <= hi)).mean())
+    assert 0.75 <= np.mean(inside) <= 0.85
+    assert np.all(np.diff(hi - lo) >= -1e-12)  # wider further out
+
+
+def test_backtest_candidates_include_the_yearly_baselines_only_with_the_year():
+    history, _, _ = year_ahead()
+    config = ForecastConfig(horizon=365, models=("fourier", *YEARLY_MODELS))
+    cuts, forecasts, errors = backtest(history, config)
+    assert set(forecasts) == {"seasonal_naive", "last_year_naive", "yearly_combo", "fourier"}
+    assert len(cuts) == 5 and errors["last_year_naive"].shape == (5, 365)
+    # Last-year naive repeats the value 364 days before each backtest step.
+    np.testing.assert_array_equal(
+        forecasts["last_year_naive"][0], last_year_naive(history.values[: cuts[0]], 7, 365)
+    )
+    blind = ForecastConfig(horizon=365, models=config.models, yearly=False)
+    assert not set(YEARLY_MODELS) & set(backtest(history, blind)[1])
+
+
+def test_coverage_near_nominal_on_planted_series_fast():
+    """80% intervals 90 days ahead of three-year planted series, pooled over four seeds."""
+    config = ForecastConfig(horizon=90, level=0.8, models=("fourier", *YEARLY_MODELS))
+    inside = []
+    for seed in range(4):
+        series, _ = demo_daily_series(DemoSeriesConfig(years=3, seed=seed, gap_share=0.05))
+        history, actual = series.head(len(series) - 90), series.values[-90:]
+        result = forecast(history, config)
+        assert result.yearly and np.isfinite(result.lower).all()
+        observed = np.isfinite(actual)
+        inside += list(((actual >= result.lower) & (actual <= result.upper))[observed])
+    assert 0.7 <= np.mean(inside) <= 0.9

@@ -115,12 +115,18 @@ def test_demo_daily_series_plants_weekly_and_yearly_seasonality():
     np.testing.assert_array_equal(again.values, y)
 
 
-def test_realistic_demo_series_has_a_season():
-    series, _ = demo_daily_series(DemoSeriesConfig(kind="realistic", years=3, seed=1))
+def test_realistic_demo_series_has_a_season_heavy_tails_and_gaps():
+    series, signal = demo_daily_series(DemoSeriesConfig(kind="realistic", years=3, seed=1))
     months = series.index.astype("datetime64[M]").astype(np.int64) % 12 + 1
     in_season = np.isin(months, [10, 11, 12, 1])
     y = series.values
-    assert 6 < np.nanmin(y) and np.nanmax(y) < 13  # log page views
+    assert 4 < np.nanmin(y) and np.nanmax(y) < 14  # log page views
     assert np.nanmean(y[in_season]) - np.nanmean(y[np.isin(months, [5, 6, 7])]) > 0.4
+    # Like page views: day-to-day changes far from Gaussian (kurtosis 3), news spikes that
+    # multiply the day's views by e^2 or more, and missing days.
+    change = np.diff(y)[np.isfinite(np.diff(y))]
+    assert ((change - change.mean()) ** 4).mean() / change.var() ** 2 > 10
+    assert np.nanmax(y - signal) > 2
+    assert 0.01 < np.isnan(y).mean() < 0.05
     with pytest.raises(InputError, match="years"):
         DemoSeriesConfig(years=0)
