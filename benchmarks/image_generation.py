@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         class_coverage,
         image_frechet,
     )
-    from entertainai.generate.images import load_images, to_float
+    from entertainai.generate.images import load_images
     from entertainai.torch_utils import select_device
 
     torch.set_num_threads(args.threads)
@@ -93,22 +93,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     # The GAN's own loop, epoch by epoch, so the time budget can stop it cleanly.
     model = DCGAN.from_params(epochs=epochs, seed=args.seed)
-    modules = model.build_modules(train)
-    device = select_device(model.config.device)
-    for module in (modules.generator, modules.discriminator, modules.ema):
-        module.to(device)
-    optimizers = model.build_optimizers(modules)
-    images = to_float(train.images)
+    modules = model.build_module(train).to(select_device(model.config.device))
+    optimizers = model.build_optimizer(modules)
     trajectory = []
     started = time.perf_counter()
     done = 0
     for epoch in range(epochs):
-        losses = model.train_epoch(modules, images, optimizers, epoch)
+        losses = model.train_epoch(modules, train, optimizers, epoch)
         done = epoch + 1
         elapsed = time.perf_counter() - started
         over = elapsed > args.time_budget_s
         if done % args.eval_every == 0 or done == epochs or over:
-            fitted = DCGAN(model.config).from_modules(modules, train.shape)
+            fitted = DCGAN(model.config).from_module(modules, train)
             point = {"epoch": done, "elapsed_s": elapsed, **losses}
             point.update(score(fitted.sample(n, seed=1)))
             trajectory.append(point)
@@ -124,7 +120,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if over:
             log.warning("time budget of %.0f s spent after %d epochs", args.time_budget_s, done)
             break
-    fitted = DCGAN(model.config).from_modules(modules, train.shape)
+    fitted = DCGAN(model.config).from_module(modules, train)
     rows["DCGAN"] = {
         **score(fitted.sample(n, seed=1)),
         "fit_s": time.perf_counter() - started,

@@ -106,7 +106,7 @@ def train_ray(data: str, spec: TrainSpec, storage: str) -> float:
         cpus_per_worker=1.0,
         max_failures=0,
         storage_path=storage,
-        eval_every=epochs,
+        report_every=epochs,
         name=f"bench-{spec.kind}-{epochs}-{time.time_ns()}",
     )
     return float(trainer.fit().metrics["ndcg"])

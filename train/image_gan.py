@@ -7,7 +7,8 @@
 ``--data`` is ``digits`` (scikit-learn's bundled digits), an ``.npz`` array or a folder of
 PNG/JPG. A held-out part of the data is kept aside: the feature classifier
 (``image_features``) trains on the rest as a Ray task (or ``--features REF`` reuses a
-registered one), the GAN trains data-parallel under ``TorchTrainer``, and every
+registered one), the GAN trains data-parallel through ``train.torch_runner`` (resuming from
+its last checkpoint when a worker fails), and every
 ``--report-every`` epochs rank 0 checkpoints a loadable model directory with the Fréchet
 distance of its samples to the held-out images and their class coverage.
 """
@@ -15,26 +16,23 @@ distance of its samples to the held-out images and their class coverage.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
-import tempfile
-import time
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import ray
-import ray.train
-from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-from ray.train.torch import TorchTrainer
 
 from entertainai.errors import EntertainAIError
 from entertainai.params import parse_params
 from entertainai.registry import Registry, default_root
+from entertainai.torch_utils import TorchJob
+from train import torch_runner
 from train.common import absolute, add_ray_args, init_ray, run_job
 
 log = logging.getLogger("train.image_gan")
 
-TRAIN_STATE = "trainer_state.pt"
 HELD_OUT = 0.2
 SMOKE_PARAMS: dict[str, Any] = {"epochs": 2, "g_width": 8, "d_width": 8, "batch_size": 32}
 SMOKE_FEATURES: dict[str, Any] = {"epochs": 2, "width": 8, "feature_dim": 16}
@@ -89,97 +87,52 @@ def evaluate_samples(
     return metrics
 
 
-def train_func(config: dict[str, Any]) -> None:
-    """Runs on every Train worker: the DCGAN's own loop, checkpointed by rank 0."""
-    import torch
+@dataclass
+class GanMetrics:
+    """Fréchet distance and class coverage at each report (rank 0; features loaded once)."""
 
-    from entertainai.generate.dcgan import DCGAN
-    from entertainai.generate.images import to_float
-    from entertainai.model import load_model
-    from entertainai.torch_utils import unwrap
+    data: dict[str, Any]
+    features_ref: str
+    registry: str
+    eval_samples: int
+    _loaded: Any = field(default=None, repr=False)
 
-    torch.set_num_threads(config.get("threads", 1))
-    train, held = load_split(**config["data"])
-    model = DCGAN.from_params(**config["params"])
-    context = ray.train.get_context()
-    rank, world = context.get_world_rank(), context.get_world_size()
-    modules = model.build_modules(train)
-    state, start_epoch = None, 0
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as directory:
-            # weights_only: the resume file cannot run code even though it is torch's format.
-            state = torch.load(Path(directory) / TRAIN_STATE, weights_only=True)
-        for key in ("generator", "discriminator", "ema"):
-            getattr(modules, key).load_state_dict(state[key])
-        start_epoch = int(state["epoch"]) + 1
-        log.info("rank %d resumes at epoch %d", rank, start_epoch)
-    modules.generator = ray.train.torch.prepare_model(modules.generator)
-    modules.discriminator = ray.train.torch.prepare_model(modules.discriminator)
-    modules.ema.to(next(modules.generator.parameters()).device)
-    optimizers = model.build_optimizers(modules)
-    if state is not None:
-        optimizers[0].load_state_dict(state["opt_g"])
-        optimizers[1].load_state_dict(state["opt_d"])
-    features = None
-    if rank == 0:
-        registry = Registry(config["registry"])
-        features = load_model(registry.local_path(config["features_ref"]))
+    def __call__(self, fitted: Any, _train: Any) -> dict[str, Any]:
+        from entertainai.model import load_model
 
-    images = to_float(train.images)
-    epochs = model.config.epochs
-    for epoch in range(start_epoch, epochs):
-        metrics: dict[str, Any] = {"epoch": epoch + 1}
-        metrics.update(model.train_epoch(modules, images, optimizers, epoch, rank, world))
-        last = epoch == epochs - 1
-        # Each report waits for the controller (~2 s in Ray 2.60): report every few epochs.
-        if not (last or (epoch + 1) % config["report_every"] == 0):
-            continue
-        if rank == 0:
-            fitted = DCGAN(model.config).from_modules(modules, train.shape)
-            metrics.update(evaluate_samples(fitted, features, held, config["eval_samples"]))
-            with tempfile.TemporaryDirectory() as tmp:
-                fitted.save(tmp)  # the checkpoint is a loadable model directory
-                torch.save(
-                    {
-                        "generator": unwrap(modules.generator).state_dict(),
-                        "discriminator": unwrap(modules.discriminator).state_dict(),
-                        "ema": modules.ema.state_dict(),
-                        "opt_g": optimizers[0].state_dict(),
-                        "opt_d": optimizers[1].state_dict(),
-                        "epoch": epoch,
-                    },
-                    Path(tmp) / TRAIN_STATE,
-                )
-                ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
-        else:
-            ray.train.report(metrics)
+        if self._loaded is None:
+            features = load_model(Registry(self.registry).local_path(self.features_ref))
+            self._loaded = (features, load_split(**self.data)[1])
+        features, held = self._loaded
+        return evaluate_samples(fitted, features, held, self.eval_samples)
 
 
-def gan_trainer(
-    config: dict[str, Any],
+def gan_job(
+    data: dict[str, Any],
+    params: dict[str, Any],
     *,
-    workers: int = 1,
-    use_gpu: bool = False,
-    cpus_per_worker: float = 1.0,
-    max_failures: int = 2,
-    storage_path: str | None = None,
-    name: str | None = None,
-) -> TorchTrainer:
-    return TorchTrainer(
-        train_func,
-        train_loop_config=config,
-        scaling_config=ScalingConfig(
-            num_workers=workers,
-            use_gpu=use_gpu,
-            resources_per_worker={"CPU": cpus_per_worker, **({"GPU": 1} if use_gpu else {})},
+    features_ref: str,
+    registry: str,
+    eval_samples: int,
+    report_every: int,
+) -> TorchJob:
+    """The DCGAN job: trains on the data minus its held-out part (the CLI's loader, too)."""
+    from entertainai.generate.dcgan import training_images
+
+    return TorchJob(
+        "dcgan",
+        params,
+        load=functools.partial(
+            training_images,
+            data["source"],
+            data["size"],
+            data["channels"],
+            data["limit"],
+            HELD_OUT,
+            data["seed"],
         ),
-        run_config=RunConfig(
-            name=name or f"dcgan-{int(time.time())}",
-            storage_path=absolute(storage_path or str(Path.cwd() / "runs" / "ray_train")),
-            failure_config=FailureConfig(max_failures=max_failures),
-            checkpoint_config=CheckpointConfig(num_to_keep=2),
-        ),
+        evaluate=GanMetrics(data, features_ref, registry, eval_samples),
+        every=report_every,
     )
 
 
@@ -246,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     DCGAN.from_params(**params)
     ImageFeatures.from_params(**feature_params)
     train, held = load_split(**data)
-    DCGAN.from_params(**params).build_modules(train)
+    DCGAN.from_params(**params).build_module(train)
     registry = Registry(registry_root)
 
     init_ray(args.address, args.num_cpus)
@@ -271,35 +224,29 @@ def run(args: argparse.Namespace) -> int:
     }
     log.info("features %s (held-out accuracy %s); references %s", features_ref, accuracy, reference)
 
-    trainer = gan_trainer(
-        {
-            "data": data,
-            "params": params,
-            "features_ref": features_ref,
-            "registry": registry_root,
-            "report_every": args.report_every,
-            "eval_samples": n,
-            "threads": 1,
-        },
+    job = gan_job(
+        data,
+        params,
+        features_ref=features_ref,
+        registry=registry_root,
+        eval_samples=n,
+        report_every=args.report_every,
+    )
+    checkpoint, last = torch_runner.fit(
+        job,
         workers=args.workers,
         use_gpu=args.gpu,
         cpus_per_worker=args.cpus_per_worker,
         max_failures=args.max_failures,
         storage_path=args.storage_path,
     )
-    result = trainer.fit()
-    if result.checkpoint is None:
-        raise EntertainAIError("training the DCGAN produced no checkpoint")
-    metrics = {k: v for k, v in result.metrics.items() if isinstance(v, int | float)}
-    metrics.update(reference)
-    with result.checkpoint.as_directory() as directory:
-        model = load_model(directory)  # refuse to register anything that does not load
-    # Saved afresh: the artifact holds no trainer state.
-    mv = registry.register_model(
-        model,
+    metrics = {**last, **reference}
+    mv = torch_runner.register(
+        registry,
+        checkpoint,
+        metrics,
         args.name,
-        metrics=metrics,
-        extra={"data": source, "features": features_ref, "trainer": "TorchTrainer"},
+        extra={"data": source, "features": features_ref},
         promote=args.promote or None,
     )
     if args.promote:

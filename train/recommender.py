@@ -4,41 +4,37 @@
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
         python -m train.recommender --data /abs/data/demo --model ease
 
-Torch models (BPR, two-tower) train data-parallel through ``TorchTrainer``: each worker runs
-the model's own ``train_epoch`` on its shard, rank 0 writes a checkpoint that is a loadable
-model directory every epoch, and ``FailureConfig`` restarts failed workers from the last
-checkpoint. Every other model trains as a Ray task. Both paths evaluate on the same split and
+Torch models (BPR, two-tower) train data-parallel through ``train.torch_runner`` (the runner
+of every torch job): each worker runs the model's own ``train_epoch`` on its shard, rank 0
+checkpoints a loadable model directory every ``--report-every`` epochs with the split's metrics,
+and ``FailureConfig`` restarts failed workers from the last checkpoint. Every other model trains as a Ray task. Both paths evaluate on the same split and
 register the result.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
-import os
 import sys
-import tempfile
-import time
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import ray
-import ray.train
-from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from entertainai.errors import EntertainAIError
-from entertainai.model import load_model
 from entertainai.params import parse_params
 from entertainai.recommend.base import Recommender, create
 from entertainai.recommend.evaluation import EvaluationResult, evaluate
+from entertainai.recommend.interactions import InteractionData
 from entertainai.recommend.training import Prepared, TrainSpec, fit_and_evaluate, prepare, register
-from entertainai.registry import ModelVersion, Registry, default_root
+from entertainai.registry import Registry, default_root
+from entertainai.torch_utils import TorchJob
+from train import torch_runner
 from train.common import absolute, add_ray_args, init_ray, run_job
 
 log = logging.getLogger("train.recommender")
 
-TRAIN_STATE = "trainer_state.pt"  # optimizer + epoch, read only by the trainer when resuming
 SMOKE_PARAMS: dict[str, dict[str, Any]] = {
     "bpr": {"epochs": 3},
     "two_tower": {"epochs": 3},
@@ -62,148 +58,57 @@ def train_task(
     return mv.ref, result
 
 
-# ---- torch models: TorchTrainer ----------------------------------------------------------
+# ---- torch models: the one torch runner ------------------------------------------------
 
 
-def torch_train_func(config: dict[str, Any]) -> None:
-    """Runs on every Train worker; the loop itself is the model's (no copy here)."""
-    import torch
-
-    from entertainai.torch_utils import unwrap
-
-    spec: TrainSpec = config["spec"]
-    prepared = prepare(config["data"], spec.split, spec.validation)
-    # The final fit trains on every interaction (metrics come from the split run before it).
-    final_fit = bool(config.get("final_fit"))
-    data = prepared.full if final_fit else prepared.train
-    model = create(spec.kind, **spec.params)
-    context = ray.train.get_context()
-    rank, world = context.get_world_rank(), context.get_world_size()
-
-    module = model.build_module(data)
-    state, start_epoch = None, 0
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint:
-        with checkpoint.as_directory() as directory:
-            # weights_only: the resume file can never run code, even though it is torch's format.
-            state = torch.load(Path(directory) / TRAIN_STATE, weights_only=True)
-        module.load_state_dict(state["module"])
-        start_epoch = int(state["epoch"]) + 1
-        log.info("rank %d resumes at epoch %d", rank, start_epoch)
-    module = ray.train.torch.prepare_model(module)  # device placement + DDP when world > 1
-    optimizer = model.build_optimizer(module)
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])
-
-    epochs = model.config.epochs
-    for epoch in range(start_epoch, epochs):
-        loss = model.train_epoch(module, data, optimizer, epoch, rank, world)
-        metrics: dict[str, Any] = {"epoch": epoch + 1, "loss": loss, "resumed_at": start_epoch}
-        last = epoch == epochs - 1
-        # Each report waits for the controller's poll (~2 s in Ray 2.60): report every few
-        # epochs, not every one, when epochs are short (benchmarks/README.md, train overhead).
-        if not (last or (epoch + 1) % config["report_every"] == 0):
-            _inject_failure(config, epoch)
-            continue
-        if rank == 0:
-            # One fitted copy per report: evaluated (when due) and saved as the checkpoint.
-            fitted = create(spec.kind, **spec.params).from_module(unwrap(module), data)
-            if not final_fit and (last or (epoch + 1) % config["eval_every"] == 0):
-                result = evaluate(fitted, prepared.split.test, spec.k, max_users=spec.eval_users)
-                metrics.update(result.metrics)
-            with tempfile.TemporaryDirectory() as tmp:
-                fitted.save(tmp)  # the checkpoint is a loadable model directory
-                torch.save(
-                    {
-                        "module": unwrap(module).state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "epoch": epoch,
-                    },
-                    Path(tmp) / TRAIN_STATE,
-                )
-                ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
-            # report() returns once the controller holds the checkpoint: from here a restart
-            # resumes after this epoch (operators and the node-kill test watch for this line).
-            print(f"checkpoint registered: epoch {epoch + 1}", flush=True)
-        else:
-            ray.train.report(metrics)
-        _inject_failure(config, epoch)
+@functools.lru_cache(maxsize=2)
+def _prepared(data: str, split: str, validation: str | None) -> Prepared:
+    """Loaded and split once per worker process (the loader and the evaluation share it)."""
+    return prepare(data, split, validation)
 
 
-def _inject_failure(config: dict[str, Any], epoch: int) -> None:
-    """Fault injection for resilience tests: die once, after checkpointing ``fail_once_at``."""
-    marker = config.get("fail_once_marker")
-    if marker and epoch + 1 == config.get("fail_once_at") and not os.path.exists(marker):
-        Path(marker).touch()
-        raise RuntimeError(f"injected worker failure after epoch {epoch + 1}")
+def load_interactions(
+    data: str, split: str, validation: str | None, final_fit: bool, config: Any = None
+) -> InteractionData:
+    """The split's train part, or (the final fit) every interaction."""
+    prepared = _prepared(data, split, validation)
+    return prepared.full if final_fit else prepared.train
+
+
+@dataclass(frozen=True)
+class SplitMetrics:
+    """Ranking metrics of a fitted recommender on the split's test part (rank 0, per report)."""
+
+    data: str
+    spec: TrainSpec
+
+    def __call__(self, fitted: Recommender, _train: Any) -> dict[str, float]:
+        test = _prepared(self.data, self.spec.split, self.spec.validation).split.test
+        return evaluate(fitted, test, self.spec.k, max_users=self.spec.eval_users).metrics
+
+
+def torch_job(data: str, spec: TrainSpec, *, final_fit: bool = False, every: int = 1) -> TorchJob:
+    """``final_fit``: train on every interaction, checkpointing only (no evaluation)."""
+    return TorchJob(
+        spec.kind,
+        spec.params,
+        load=functools.partial(load_interactions, data, spec.split, spec.validation, final_fit),
+        evaluate=None if final_fit else SplitMetrics(data, spec),
+        every=every,
+    )
 
 
 def torch_trainer(
     data: str,
     spec: TrainSpec,
     *,
-    workers: int = 1,
-    use_gpu: bool = False,
-    cpus_per_worker: float = 1.0,
-    max_failures: int = 2,
-    storage_path: str | None = None,
-    eval_every: int = 1,
     report_every: int = 1,
-    callbacks: list[Any] | None = None,
-    name: str | None = None,
-    fault_injection: dict[str, Any] | None = None,
     final_fit: bool = False,
+    **trainer_args: Any,
 ) -> TorchTrainer:
-    """``final_fit``: train on every interaction, checkpointing only (no evaluation)."""
-    return TorchTrainer(
-        torch_train_func,
-        train_loop_config={
-            "data": data,
-            "spec": spec,
-            "eval_every": eval_every,
-            "report_every": report_every,
-            "final_fit": final_fit,
-            **(fault_injection or {}),
-        },
-        scaling_config=ScalingConfig(
-            num_workers=workers,
-            use_gpu=use_gpu,
-            resources_per_worker={"CPU": cpus_per_worker, **({"GPU": 1} if use_gpu else {})},
-        ),
-        run_config=RunConfig(
-            name=name or f"{spec.kind}-{int(time.time())}",
-            storage_path=absolute(storage_path or os.path.join(os.getcwd(), "runs", "ray_train")),
-            failure_config=FailureConfig(max_failures=max_failures),
-            checkpoint_config=CheckpointConfig(num_to_keep=2),
-            callbacks=callbacks,
-        ),
-    )
-
-
-def register_checkpoint(
-    registry: Registry,
-    checkpoint: Checkpoint,
-    metrics: dict[str, Any],
-    spec: TrainSpec,
-    prepared: Prepared,
-    *,
-    trained_on: str = "all interactions (metrics from the split)",
-) -> ModelVersion:
-    with checkpoint.as_directory() as directory:
-        model = load_model(directory)  # refuse to register anything that does not load
-    assert isinstance(model, Recommender)
-    wanted = {k: v for k, v in metrics.items() if isinstance(v, int | float)}
-    # Saved afresh by register_model: the registered artifact holds no trainer state.
-    return registry.register_model(
-        model,
-        spec.name or spec.kind,
-        metrics={**wanted, "k": spec.k},
-        dataset_hash=prepared.dataset.manifest.content_hash,
-        extra={
-            "split": prepared.split.description,
-            "trained_on": trained_on,
-            "trainer": "TorchTrainer",
-        },
+    """The runner's TorchTrainer for one torch recommender (tune.recommender uses it too)."""
+    return torch_runner.build_trainer(
+        torch_job(data, spec, final_fit=final_fit, every=report_every), **trainer_args
     )
 
 
@@ -257,30 +162,25 @@ def run(args: argparse.Namespace) -> int:
     if is_torch_model(spec.kind):
         runs = [False] if args.no_refit else [False, True]
         for final_fit in runs:  # the split run gives the metrics, the final fit the artifact
-            trainer = torch_trainer(
-                data,
-                spec,
+            job = torch_job(data, spec, final_fit=final_fit, every=args.report_every)
+            checkpoint, last = torch_runner.fit(
+                job,
                 workers=args.workers,
                 use_gpu=args.gpu,
                 cpus_per_worker=args.cpus_per_worker,
                 max_failures=args.max_failures,
                 storage_path=args.storage_path,
-                eval_every=args.report_every,
-                report_every=args.report_every,
-                final_fit=final_fit,
             )
-            result = trainer.fit()
-            if result.checkpoint is None:
-                raise EntertainAIError(f"training {spec.kind} produced no checkpoint")
             if not final_fit:
-                metrics = result.metrics
-        mv = register_checkpoint(
+                metrics = last
+        trained_on = "train split" if args.no_refit else "all interactions (metrics from the split)"
+        mv = torch_runner.register(
             registry,
-            result.checkpoint,
-            metrics,
-            spec,
-            prepared,
-            trained_on="train split" if args.no_refit else "all interactions (metrics from the split)",
+            checkpoint,
+            {**metrics, "k": spec.k},
+            spec.name or spec.kind,
+            dataset_hash=prepared.dataset.manifest.content_hash,
+            extra={"split": prepared.split.description, "trained_on": trained_on},
         )
     else:
         ref, evaluation = ray.get(train_task.remote(ray.put(prepared), spec, registry_root))

@@ -8,7 +8,7 @@ Recordings are read at the model's sample rate (8 kHz by default; others are res
 8-bit mu-law. The standard split holds out takes 0-4 of ``{label}_{speaker}_{take}.wav``
 names (FSDD) and never trains on them; every 20th training file is the validation part,
 scored in bits per sample. ``--data demo`` trains on synthetic tones instead
-(``music_data.demo_recordings``). Same per-worker loop as ``train.melody``.
+(``music_data.demo_recordings``). Same driver as ``train.melody``, same runner as every torch job.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from entertainai.generate import wavenet
 from train.common import run_job
 from train.melody import GeneratorJob, add_arguments, run_generator_job
 
 WAVENET = GeneratorJob(
     kind="wavenet",
-    loader="entertainai.generate.wavenet:load_audio_data",
-    metric="valid_bits",
-    score="bits_per_sample",
+    job=wavenet.training_job,
     smoke_params={
         "epochs": 2,
         "steps_per_epoch": 5,

@@ -7,8 +7,6 @@ Training here runs in this process; ``python -m train.image_gan`` runs the same 
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict
 from pathlib import Path
 
 from entertainai.errors import InputError
@@ -150,27 +148,34 @@ def run_style(args: argparse.Namespace) -> int:
 
 
 def run_train_dcgan(args: argparse.Namespace) -> int:
+    import functools
 
-    from entertainai.generate.dcgan import DCGAN
-    from entertainai.generate.images import load_images
+    from tqdm import tqdm
+
+    from entertainai.generate.dcgan import training_images
     from entertainai.params import parse_params
+    from entertainai.torch_utils import TorchJob, run_locally
 
     params = parse_params(args.param)
     if args.epochs is not None:
         params["epochs"] = args.epochs
-    model = DCGAN.from_params(**params)
-    data = load_images(args.data, size=args.size, channels=args.channels)
-    model.build_modules(data)  # refuses unsupported sizes before any training
-    from tqdm import tqdm
+    # The same job spec train.image_gan runs on Ray (there, minus a held-out part).
+    job = TorchJob(
+        "dcgan",
+        params,
+        load=functools.partial(training_images, args.data, size=args.size, channels=args.channels),
+    )
+    model = job.model()
+    data = job.data(model)
+    model.build_module(data)  # refuses unsupported sizes before any training
+    with tqdm(total=model.n_epochs(), desc="dcgan", unit="epoch") as bar:
 
-    with tqdm(total=model.config.epochs, desc="dcgan", unit="epoch") as bar:
-
-        def progress(epoch: int, stats: dict[str, float]) -> None:
+        def progress(record: dict[str, float]) -> None:
             bar.update(1)
-            bar.set_postfix(loss_d=f"{stats['loss_d']:.3f}", loss_g=f"{stats['loss_g']:.3f}")
+            bar.set_postfix(loss_d=f"{record['loss_d']:.3f}", loss_g=f"{record['loss_g']:.3f}")
 
-        model.fit(data, callback=progress)
-    last = model.loss_history_[-1] if model.loss_history_ else {}
+        model, history = run_locally(job, callback=progress)
+    last = history[-1] if history else {}
     mv = Registry(args.registry).register_model(
         model,
         args.name,
@@ -183,21 +188,15 @@ def run_train_dcgan(args: argparse.Namespace) -> int:
 
 
 def run_train_style(args: argparse.Namespace) -> int:
-    import tempfile
-
     from entertainai.generate.style_transfer import StyleTransfer
     from entertainai.params import parse_params
 
     model = StyleTransfer.from_params(**parse_params(args.param)).build()
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        mv = Registry(args.registry).register(
-            args.name,
-            tmp,
-            kind=model.kind,
-            config=json.loads(json.dumps(asdict(model.config))),
-            extra={"trainer": "none (random-feature encoder drawn from its seed)"},
-            aliases=("production",) if args.promote else (),
-        )
+    mv = Registry(args.registry).register_model(
+        model,
+        args.name,
+        extra={"trainer": "none (random-feature encoder drawn from its seed)"},
+        promote=args.promote or None,
+    )
     print(f"registered {mv.ref} (style_transfer)")
     return 0

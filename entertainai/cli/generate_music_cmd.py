@@ -6,8 +6,8 @@
         --key G --tempo 96 --seed 1 --out tune.mid --wav tune.wav
     entertainai generate audio --model wavenet --seconds 1 --seed 3 --out take.wav
 
-Training here runs in this process; ``python -m train.melody`` / ``train.wavenet`` run the same
-loop on Ray.
+Training here runs each model's training job (``training_job``) in this process;
+``python -m train.melody`` / ``train.wavenet`` run the same job on Ray.
 """
 
 from __future__ import annotations
@@ -151,32 +151,31 @@ def run_generate_audio(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from entertainai.model import model_class
     from entertainai.params import parse_params
 
     params = parse_params(args.param)
     if args.epochs is not None:
         params["epochs"] = args.epochs
+    if args.kind == "melody_lstm":
+        from entertainai.generate.melody import training_job
+    else:
+        from entertainai.generate.wavenet import training_job
+    # The same job spec (model, parameters, data loader) train.melody / train.wavenet run on Ray.
+    job = training_job(args.data, params)
     try:
-        model = model_class(args.kind).from_params(**params)
+        model = job.model()
     except (TypeError, ValueError) as exc:
         raise InputError(str(exc)) from None
-    if args.kind == "melody_lstm":
-        from entertainai.generate.melody import load_melody_data
-
-        data, metric, score = load_melody_data(args.data, model.config), "valid_nll", model.nll
-    else:
-        from entertainai.generate.wavenet import load_audio_data
-
-        data = load_audio_data(args.data, model.config)
-        metric, score = "valid_bits", model.bits_per_sample
-    with tqdm(total=model.config.epochs, desc=args.kind, unit="epoch") as bar:
+    data = job.data(model)
+    metric = model.validation_metric
+    with tqdm(total=model.n_epochs(), desc=args.kind, unit="epoch") as bar:
 
         def progress(epoch: int, loss: float, valid: float | None) -> None:
             bar.update(epoch - bar.n)
             bar.set_postfix(loss=f"{loss:.3f}", **({metric: f"{valid:.3f}"} if valid else {}))
 
-        model.fit(data, progress=progress)
+        model.fit(data, progress=progress)  # torch_utils.train_locally: the job's loop
+    score = model.nll if args.kind == "melody_lstm" else model.bits_per_sample
     metrics = {metric: float(score(data.valid))} if data.valid else {}
     mv = Registry(args.registry).register_model(
         model,

@@ -92,29 +92,14 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from entertainai.generate.text_corpus import load_corpus
-    from entertainai.model import model_class
     from entertainai.params import parse_params
 
-    cls: Any = model_class(args.kind)
     params = parse_params(args.param)
     steps_field = "max_steps" if args.kind == "text_transformer" else "steps"
     if args.steps is not None:
         params[steps_field] = args.steps
-    try:
-        model = cls.from_params(**params)
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"--param: {exc}") from None
-    text = load_corpus(args.data)
-    total = getattr(model.config, steps_field)
-    with tqdm(total=total, desc=f"train {args.kind}", unit="step") as bar:
-
-        def on_step(step: int, loss: float) -> None:
-            bar.update(step - bar.n)
-            bar.set_postfix(loss=f"{loss:.3f}")
-
-        model.fit(text, on_step=on_step)
-    metrics = {k: v for k, v in model.metrics_.items() if isinstance(v, int | float)}
+    run = _train_transformer if args.kind == "text_transformer" else _train_lstm
+    model, metrics = run(args, params)
     mv = Registry(args.registry).register_model(
         model,
         args.name,
@@ -126,3 +111,54 @@ def run_train(args: argparse.Namespace) -> int:
         f"registered {mv.ref} ({model.kind}): val_nats_per_char={metrics['val_nats_per_char']:.4f}"
     )
     return 0
+
+
+def _train_transformer(args: argparse.Namespace, params: dict[str, Any]) -> tuple[Any, dict]:
+    """The job train.text_transformer runs on Ray, here (``torch_utils.run_locally``)."""
+    import time
+
+    from entertainai.generate.text_transformer import training_job
+    from entertainai.torch_utils import run_locally
+
+    try:
+        config = training_job(args.data, params).model().config
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"--param: {exc}") from None
+    # Validate every eval_every steps (an epoch is log_every steps) and after the last.
+    epochs = -(-config.max_steps // config.log_every)
+    every = max(1, config.eval_every // config.log_every) if config.eval_every else epochs
+    job = training_job(args.data, params, every=every)
+    started = time.monotonic()
+    with tqdm(total=config.max_steps, desc="train text_transformer", unit="step") as bar:
+
+        def on_epoch(record: dict[str, float]) -> None:
+            bar.update(int(record["step"]) - bar.n)
+            bar.set_postfix(loss=f"{record['loss']:.3f}")
+
+        model, history = run_locally(job, callback=on_epoch)
+    last = history[-1]  # the last epoch is always validated (also when the budget stops it)
+    return model, {
+        "val_nats_per_char": last["val_nats_per_char"],
+        "steps": int(last["step"]),
+        "train_seconds": time.monotonic() - started,
+    }
+
+
+def _train_lstm(args: argparse.Namespace, params: dict[str, Any]) -> tuple[Any, dict]:
+    """The tf-keras LSTM (not a torch model) trains through its own ``fit``."""
+    from entertainai.generate.text_corpus import load_corpus
+    from entertainai.generate.text_lstm import TextLSTM
+
+    try:
+        model = TextLSTM.from_params(**params)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"--param: {exc}") from None
+    text = load_corpus(args.data)
+    with tqdm(total=model.config.steps, desc="train text_lstm", unit="step") as bar:
+
+        def on_step(step: int, loss: float) -> None:
+            bar.update(step - bar.n)
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+        model.fit(text, on_step=on_step)
+    return model, {k: v for k, v in model.metrics_.items() if isinstance(v, int | float)}

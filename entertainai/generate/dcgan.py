@@ -5,9 +5,11 @@ norm; the discriminator is a strided conv net. Training uses the non-saturating 
 an exponential moving average of the generator's weights, which is what is saved and sampled
 (EMA weights give markedly steadier samples than the last step's).
 
-Training is exposed as ``build_modules`` / ``build_optimizers`` / ``train_epoch`` /
-``from_modules`` so that ``fit`` (one process) and a Ray ``TorchTrainer`` worker
-(``train/image_gan.py``) run the very same loop.
+Training follows the torch contract (``entertainai.torch_utils.TorchTrainable``): one
+``nn.ModuleDict`` holds generator, discriminator and the EMA copy, one
+:class:`GANOptimizers` their two optimisers, so that ``fit`` (one process) and a Ray
+``TorchTrainer`` worker (``train/image_gan.py`` through ``train/torch_runner.py``) run the very
+same loop and checkpoint it the same way as every other torch model.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -36,7 +38,14 @@ from entertainai.generate.images import (
     upscale,
 )
 from entertainai.model import Model
-from entertainai.torch_utils import module_device, seed_everything, select_device, shard, unwrap
+from entertainai.torch_utils import (
+    TorchTraining,
+    module_device,
+    seed_everything,
+    shard,
+    train_locally,
+    unwrap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,12 +81,22 @@ class ImageGenerationOutput:
     seed: int
 
 
-@dataclass
-class GANModules:
-    generator: nn.Module
-    discriminator: nn.Module
-    ema: nn.Module  # never trained directly: follows the generator's weights
-    losses: list[dict[str, float]] = field(default_factory=list)
+class GANOptimizers:
+    """The generator's and the discriminator's Adam, checkpointed together."""
+
+    def __init__(self, generator: torch.optim.Optimizer, discriminator: torch.optim.Optimizer):
+        self.generator = generator
+        self.discriminator = discriminator
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.generator.load_state_dict(state_dict["generator"])
+        self.discriminator.load_state_dict(state_dict["discriminator"])
 
 
 def _blocks(size: int) -> int:
@@ -130,14 +149,16 @@ class Discriminator(nn.Module):
         return self.body(x).squeeze(1)
 
 
-class DCGAN(Model):
+class DCGAN(TorchTraining, Model):
     kind = "dcgan"
     Config = DCGANConfig
     config: DCGANConfig
 
     # ---- training, one worker's view -----------------------------------------------------
 
-    def build_modules(self, data: ImageData) -> GANModules:
+    def build_module(self, data: ImageData) -> nn.ModuleDict:
+        """``generator``, ``discriminator`` and ``ema`` (never trained directly: it follows the
+        generator's weights, so it needs no gradients and DDP leaves it alone)."""
         h, w, c = data.shape
         if h != w:
             raise InputError(f"{data.source}: DCGAN needs square images, got {w}x{h}")
@@ -147,31 +168,40 @@ class DCGAN(Model):
         discriminator = Discriminator(h, c, cfg.d_width)
         for module in (generator, discriminator):
             module.apply(_dcgan_init)
-        return GANModules(generator, discriminator, copy.deepcopy(generator).eval())
+        ema = copy.deepcopy(generator).eval().requires_grad_(False)
+        return nn.ModuleDict({"generator": generator, "discriminator": discriminator, "ema": ema})
 
-    def build_optimizers(
-        self, modules: GANModules
-    ) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    def build_optimizer(self, module: nn.Module) -> GANOptimizers:
         cfg = self.config
         betas = (cfg.beta1, 0.999)
-        return (
-            torch.optim.Adam(modules.generator.parameters(), lr=cfg.lr_g, betas=betas),
-            torch.optim.Adam(modules.discriminator.parameters(), lr=cfg.lr_d, betas=betas),
+        return GANOptimizers(
+            torch.optim.Adam(module["generator"].parameters(), lr=cfg.lr_g, betas=betas),
+            torch.optim.Adam(module["discriminator"].parameters(), lr=cfg.lr_d, betas=betas),
         )
+
+    def _float_images(self, data: ImageData) -> np.ndarray:
+        """``data.images`` as float (N, C, H, W) in [-1, 1], converted once per data set."""
+        cached = getattr(self, "_images", None)
+        if cached is None or cached[0] is not data.images:
+            cached = (data.images, to_float(data.images))
+            self._images = cached
+        return cached[1]
 
     def train_epoch(
         self,
-        modules: GANModules,
-        images: np.ndarray,
-        optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+        module: nn.Module,
+        data: ImageData,
+        optimizer: GANOptimizers,
         epoch: int,
         world_rank: int = 0,
         world_size: int = 1,
     ) -> dict[str, float]:
-        """One pass over this rank's shard of ``images`` (float (N, C, H, W) in [-1, 1])."""
+        """One pass over this rank's shard of the images; mean losses and D's outputs."""
         cfg = self.config
-        opt_g, opt_d = optimizers
-        generator, discriminator = modules.generator, modules.discriminator
+        images = self._float_images(data)
+        generator, discriminator = module["generator"], module["discriminator"]
+        ema = unwrap(module["ema"])
+        opt_g, opt_d = optimizer.generator, optimizer.discriminator
         device = module_device(generator)
         mine = shard(len(images), cfg.seed, epoch, world_rank, world_size)
         noise = torch.Generator().manual_seed(int(cfg.seed * 1_000_003 + epoch * 1009 + world_rank))
@@ -201,21 +231,19 @@ class DCGAN(Model):
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
-            _ema_update(modules.ema, unwrap(generator), cfg.ema_decay)
+            _ema_update(ema, unwrap(generator), cfg.ema_decay)
             with torch.no_grad():
                 sums["d_real"] += float(torch.sigmoid(logits[:n]).mean())
                 sums["d_fake"] += float(torch.sigmoid(logits[n:]).mean())
             sums["loss_d"] += float(loss_d.detach())
             sums["loss_g"] += float(loss_g.detach())
             steps += 1
-        result = {k: v / max(steps, 1) for k, v in sums.items()}
-        modules.losses.append(result)
-        return result
+        return {k: v / max(steps, 1) for k, v in sums.items()}
 
-    def from_modules(self, modules: GANModules, image_shape: tuple[int, int, int]) -> Self:
-        """Adopt an (EMA) generator trained elsewhere, e.g. by a Ray TorchTrainer."""
-        self.image_shape_ = tuple(int(v) for v in image_shape)
-        generator = copy.deepcopy(unwrap(modules.ema)).cpu().eval()
+    def from_module(self, module: nn.Module, data: ImageData) -> Self:
+        """Adopt the EMA generator trained elsewhere (e.g. by a Ray TorchTrainer)."""
+        self.image_shape_ = tuple(int(v) for v in data.shape)
+        generator = copy.deepcopy(unwrap(unwrap(module)["ema"])).cpu().eval()
         self.generator_ = generator
         self.fitted_ = True
         return self
@@ -226,19 +254,14 @@ class DCGAN(Model):
         callback: Callable[[int, dict[str, float]], None] | None = None,
     ) -> Self:
         """Train in this process for ``config.epochs`` epochs (``callback(epoch, losses)``)."""
-        modules = self.build_modules(data)
-        device = select_device(self.config.device)
-        for module in (modules.generator, modules.discriminator, modules.ema):
-            module.to(device)
-        optimizers = self.build_optimizers(modules)
-        images = to_float(data.images)
-        for epoch in range(self.config.epochs):
-            stats = self.train_epoch(modules, images, optimizers, epoch)
-            log.debug("dcgan epoch %d/%d %s", epoch + 1, self.config.epochs, stats)
+
+        def report(record: dict[str, float]) -> None:
             if callback is not None:
-                callback(epoch + 1, stats)
-        self.loss_history_ = modules.losses
-        return self.from_modules(modules, data.shape)
+                callback(int(record["epoch"]), record)
+
+        module, self.loss_history_ = train_locally(self, data, callback=report)
+        self._images = None
+        return self.from_module(module, data)
 
     # ---- sampling ------------------------------------------------------------------------
 
@@ -279,14 +302,6 @@ class DCGAN(Model):
         grid_png = encode_png(upscale(make_grid(images, nrow), scale)) if grid else None
         return ImageGenerationOutput(images, png, grid_png, seed)
 
-    # diffusers-style names for the same directory format
-    def save_pretrained(self, path: str | Path) -> Path:
-        return self.save(path)
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path) -> DCGAN:
-        return cls.load(path)
-
     def _save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
 
@@ -303,6 +318,27 @@ class DCGAN(Model):
         self.generator_ = Generator(self.config.latent_dim, h, c, self.config.g_width)
         self.generator_.load_state_dict(load_file(directory / GENERATOR_FILE))
         self.generator_.eval()
+
+
+def training_images(
+    source: str,
+    size: int | None = None,
+    channels: int | None = None,
+    limit: int | None = None,
+    held_out: float = 0.0,
+    seed: int = 0,
+    config: DCGANConfig | None = None,
+) -> ImageData:
+    """The images a DCGAN job trains on: the first ``limit``, minus a seeded ``held_out`` part.
+
+    The data loader of every DCGAN job (``TorchJob.load``: the CLI and ``train.image_gan``).
+    """
+    from entertainai.generate.images import load_images
+
+    data = load_images(source, size=size, channels=channels)
+    if limit:
+        data = data.subset(slice(0, limit))
+    return data.split(held_out, seed=seed)[0] if held_out else data
 
 
 def _dcgan_init(module: nn.Module) -> None:

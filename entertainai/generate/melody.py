@@ -12,13 +12,13 @@ Pipeline API (diffusers style): ``MelodyGenerator.from_pretrained(dir)`` then
 
 from __future__ import annotations
 
+import functools
 import logging
-import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -30,7 +30,15 @@ from entertainai.generate import music_data as md
 from entertainai.generate.audio_io import wav_bytes
 from entertainai.generate.sampling import SamplingConfig, next_token_probs
 from entertainai.model import Model
-from entertainai.torch_utils import module_device, seed_everything, select_device, unwrap
+from entertainai.torch_utils import (
+    TorchJob,
+    TorchTraining,
+    module_device,
+    seed_everything,
+    set_threads,
+    train_locally,
+    unwrap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +145,9 @@ def _batch(
     return tuple(out)
 
 
-class MelodyGenerator(Model):
+class MelodyGenerator(TorchTraining, Model):
     kind = "melody_lstm"
+    validation_metric = "valid_nll"  # nats per 16th-note step
     Config = MelodyConfig
     config: MelodyConfig
 
@@ -220,44 +229,38 @@ class MelodyGenerator(Model):
 
     # ---- fit / evaluate ------------------------------------------------------------------
 
+    def validate(self, module: nn.Module, data: MelodyData) -> float | None:
+        """NLL of the validation melodies under ``module``, on its device (None: no part)."""
+        return self._nll(unwrap(module), data.valid) if data.valid else None
+
     def fit(
         self, data: MelodyData, progress: Callable[[int, float, float | None], None] | None = None
     ) -> Self:
         """Train ``epochs`` epochs; with validation melodies keep the best epoch's weights."""
         if not data.train:
             raise InputError("no training melodies")
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), self.config.threads)))
-        module = self.build_module(data).to(select_device(self.config.device))
-        optimizer = self.build_optimizer(module)
-        self.history_: list[dict[str, float]] = []
-        best = math.inf
-        budget = self.config.max_train_seconds
-        deadline = time.monotonic() + budget if budget else None
-        for epoch in range(self.config.epochs):
-            loss = self.train_epoch(module, data, optimizer, epoch)
-            record = {"epoch": epoch + 1, "loss": loss}
-            if data.valid:
-                valid = self.from_module(module).nll(data.valid)
-                record["valid_nll"] = valid
-                if valid < best:
-                    best, best_state = valid, self.module_.state_dict()
-            self.history_.append(record)
-            log.info("melody epoch %d: %s", epoch + 1, record)
-            if progress:
-                progress(epoch + 1, loss, record.get("valid_nll"))
-            if deadline is not None and time.monotonic() > deadline:
-                log.info("melody: training time budget of %.0f s reached", budget)
-                break
-        self.from_module(module)
-        if data.valid:
-            self.module_.load_state_dict(best_state)
-        return self
+        set_threads(self.config)
 
-    @torch.no_grad()
+        def report(record: dict[str, float]) -> None:
+            log.info("melody epoch %d: %s", record["epoch"], record)
+            if progress:
+                progress(int(record["epoch"]), record["loss"], record.get("valid_nll"))
+
+        module, self.history_ = train_locally(
+            self, data, keep_best=True, budget_s=self.config.max_train_seconds, callback=report
+        )
+        return self.from_module(module)
+
     def nll(self, melodies: Sequence[np.ndarray], batch_size: int = 32) -> float:
         """Mean NLL in nats per 16th-note step over every step of ``melodies``."""
         self.check_fitted()
-        module = self.module_
+        return self._nll(self.module_, melodies, batch_size)
+
+    @torch.no_grad()
+    def _nll(
+        self, module: nn.Module, melodies: Sequence[np.ndarray], batch_size: int = 32
+    ) -> float:
+        was_training = module.training
         module.eval()
         device = module_device(module)
         examples = self._examples(melodies, None)
@@ -271,6 +274,7 @@ class MelodyGenerator(Model):
                 )
             )
             n += int((target >= 0).sum())
+        module.train(was_training)
         if n == 0:
             raise InputError("no melody steps to evaluate")
         return total / n
@@ -401,4 +405,18 @@ def load_melody_data(path: str | Path, config: MelodyConfig | None = None) -> Me
     vocab = (config or MelodyConfig()).vocab
     return MelodyData(
         train=md.load_corpus(path, "train", vocab), valid=md.load_corpus(path, "valid", vocab)
+    )
+
+
+def training_job(data: str, params: Mapping[str, Any], every: int = 1) -> TorchJob:
+    """The melody_lstm training job: ``entertainai train`` runs it here, ``train.melody`` on Ray.
+
+    The best validation epoch's weights are the result.
+    """
+    return TorchJob(
+        "melody_lstm",
+        dict(params),
+        load=functools.partial(load_melody_data, data),
+        every=every,
+        keep_best=True,
     )

@@ -1,10 +1,12 @@
 """A small decoder-only character transformer in torch (nanoGPT-like), as a pipeline.
 
 Pre-LayerNorm blocks, causal attention through ``scaled_dot_product_attention``, learned
-positions, the output layer tied to the embedding. Training is exposed as ``build_module`` /
-``build_optimizer`` / ``train_steps`` / ``from_module`` so that :meth:`TextTransformer.fit`
-(one process) and a Ray ``TorchTrainer`` worker (``train/text_transformer.py``) run the very
-same loop. Validation loss is reported in nats per character over the whole held-out tail.
+positions, the output layer tied to the embedding. Training follows the torch contract
+(``entertainai.torch_utils.TorchTrainable``) with an "epoch" of ``log_every`` steps, so a Ray
+``TorchTrainer`` worker (``train/text_transformer.py`` through ``train/torch_runner.py``) and
+``train_locally`` run the same ``train_steps``; :meth:`TextTransformer.fit` drives those same
+steps with a wall-clock budget and progress calls. Validation loss is reported in nats per
+character over the whole held-out tail.
 
 On a GPU the loop keeps the host out of the way, as nanoGPT does: the encoded corpus lives on
 the device and batches are cut there, the loss is summed on the device and read once per
@@ -17,10 +19,11 @@ Model artifact, the Train checkpoint and what ``from_pretrained`` reads.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -31,10 +34,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from entertainai.errors import InputError
-from entertainai.generate.text_corpus import CharTokenizer, TextGenerator, split_tail
+from entertainai.generate.text_corpus import CharTokenizer, TextGenerator, load_corpus, split_tail
 from entertainai.model import Model
 from entertainai.torch_utils import (
     PRECISIONS,
+    TorchJob,
+    TorchTraining,
     autocast,
     autocast_dtype,
     module_device,
@@ -86,6 +91,26 @@ class TextTransformerConfig:
             raise InputError(f"log_every must be >= 1, got {self.log_every}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)}")
+
+
+@dataclass(frozen=True)
+class TextData:
+    """A corpus encoded for training: its head, its held-out tail and the tokenizer of both."""
+
+    ids: np.ndarray
+    val_ids: np.ndarray
+    tokenizer: CharTokenizer
+
+    @classmethod
+    def from_text(cls, text: str, val_fraction: float) -> TextData:
+        train_text, val_text = split_tail(text, val_fraction)
+        tokenizer = CharTokenizer.fit(text)
+        return cls(tokenizer.encode(train_text), tokenizer.encode(val_text), tokenizer)
+
+
+def load_text_data(path: str, config: TextTransformerConfig | None = None) -> TextData:
+    """A corpus (file, folder of .txt or dataset) minus its ``val_fraction`` tail, encoded."""
+    return TextData.from_text(load_corpus(path), (config or TextTransformerConfig()).val_fraction)
 
 
 class Block(nn.Module):
@@ -267,16 +292,23 @@ class _GPTStepper:
         return self._logits()
 
 
-class TextTransformer(TextGenerator, Model):
+class TextTransformer(TorchTraining, TextGenerator, Model):
     """Character-level GPT; ``fit(text)`` then ``model(prompt, ...)`` or ``model.stream(...)``."""
 
     kind = "text_transformer"
     Config = TextTransformerConfig
     config: TextTransformerConfig
+    validation_metric = "val_nats_per_char"
+    _corpus: tuple[np.ndarray, torch.device, torch.Tensor] | None = None
 
     # ---- training, one worker's view -------------------------------------------------------
 
-    def build_module(self, vocab_size: int) -> GPT:
+    def n_epochs(self) -> int:
+        """Epochs of ``log_every`` steps: one host sync (the loss read) per epoch."""
+        return math.ceil(self.config.max_steps / self.config.log_every)
+
+    def build_module(self, data: TextData | int) -> GPT:
+        vocab_size = data if isinstance(data, int) else data.tokenizer.vocab_size
         seed_everything(self.config.seed)  # identical initial weights on every rank
         return GPT(vocab_size, self.config)
 
@@ -352,8 +384,39 @@ class TextTransformer(TextGenerator, Model):
             total += loss.detach()
         return float(total) / max(len(steps), 1)  # the call's one host sync
 
-    def from_module(self, module: nn.Module, tokenizer: CharTokenizer) -> Self:
+    def train_epoch(
+        self,
+        module: nn.Module,
+        data: TextData,
+        optimizer: torch.optim.Optimizer,
+        epoch: int,
+        world_rank: int = 0,
+        world_size: int = 1,
+    ) -> dict[str, float]:
+        """Steps ``epoch * log_every`` up to the next ``log_every`` (or ``max_steps``): their
+        mean loss and the step count reached."""
+        c = self.config
+        steps = range(epoch * c.log_every, min((epoch + 1) * c.log_every, c.max_steps))
+        device = module_device(module)
+        cached = self._corpus
+        # The corpus is copied to the device once per data set, not once per epoch.
+        if cached is None or cached[0] is not data.ids or cached[1] != device:
+            cached = (data.ids, device, corpus_tensor(data.ids, device))
+            self._corpus = cached
+        loss = self.train_steps(module, cached[2], optimizer, steps, world_rank, world_size)
+        return {"loss": loss, "step": steps.stop}
+
+    def budget_s(self) -> float | None:
+        return self.config.time_budget_s
+
+    def validate(self, module: nn.Module, data: TextData) -> float | None:
+        """Nats per character of the whole held-out tail, on the module's device."""
+        return validation_nats_per_char(module, data.val_ids)
+
+    def from_module(self, module: nn.Module, data: TextData | CharTokenizer) -> Self:
         """Adopt weights trained elsewhere (e.g. by a Ray TorchTrainer) as the fitted state."""
+        tokenizer = data if isinstance(data, CharTokenizer) else data.tokenizer
+        self._corpus = None
         inner = unwrap(module)
         assert isinstance(inner, GPT)
         fresh = GPT(tokenizer.vocab_size, self.config)
@@ -462,3 +525,15 @@ class TextTransformer(TextGenerator, Model):
         except RuntimeError as exc:
             raise ValueError(f"weights do not match the config: {exc}") from None
         self.module_ = module.eval()
+
+
+def training_job(data: str, params: Mapping[str, Any], every: int = 1) -> TorchJob:
+    """The transformer's training job: ``train.text_transformer`` runs it on Ray, ``entertainai
+    train text-transformer`` here. An epoch is ``log_every`` steps; ``every`` epochs between
+    validations (and, on Ray, reports)."""
+    return TorchJob(
+        "text_transformer",
+        dict(params),
+        load=functools.partial(load_text_data, data),
+        every=every,
+    )

@@ -12,13 +12,14 @@ layer instead of a convolution over the receptive field (a few ms of audio per m
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import torch
@@ -29,7 +30,15 @@ from entertainai.errors import InputError, LimitExceeded
 from entertainai.generate import audio_io
 from entertainai.generate.sampling import SamplingConfig, next_token_probs
 from entertainai.model import Model
-from entertainai.torch_utils import module_device, seed_everything, select_device, unwrap
+from entertainai.torch_utils import (
+    TorchJob,
+    TorchTraining,
+    module_device,
+    seed_everything,
+    set_threads,
+    train_locally,
+    unwrap,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +171,9 @@ class _Incremental:
         return self.h2 @ hidden + self.b2
 
 
-class WaveNet(Model):
+class WaveNet(TorchTraining, Model):
     kind = "wavenet"
+    validation_metric = "valid_bits"  # bits per sample
     Config = WaveNetConfig
     config: WaveNetConfig
 
@@ -239,46 +249,46 @@ class WaveNet(Model):
         self.fitted_ = True
         return self
 
+    def validate(self, module: nn.Module, data: AudioData) -> float | None:
+        """Bits per sample of (the first ``valid_samples`` of) the validation recordings."""
+        valid = _cap(data.valid, self.config.valid_samples)
+        return self._bits(unwrap(module), valid) if valid else None
+
     def fit(
         self, data: AudioData, progress: Callable[[int, float, float | None], None] | None = None
     ) -> Self:
         """Train; with validation recordings keep the weights of the best epoch."""
         if not data.train:
             raise InputError("no training recordings")
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), self.config.threads)))
-        module = self.build_module(data).to(select_device(self.config.device))
-        optimizer = self.build_optimizer(module)
+        set_threads(self.config)
         budget = self.config.max_train_seconds
+        # train_epoch also stops mid-epoch at the deadline (an epoch can be long).
         self._deadline = time.monotonic() + budget if budget else None
-        self.history_: list[dict[str, float]] = []
-        best, best_state = math.inf, None
-        valid = _cap(data.valid, self.config.valid_samples)
-        for epoch in range(self.config.epochs):
-            loss = self.train_epoch(module, data, optimizer, epoch)
-            record = {"epoch": epoch + 1, "loss_bits": loss / math.log(2)}
-            if valid:
-                score = self.from_module(module).bits_per_sample(valid)
-                record["valid_bits"] = score
-                if score < best:
-                    best, best_state = score, self.module_.state_dict()
-            self.history_.append(record)
-            log.info("wavenet epoch %d: %s", epoch + 1, record)
-            if progress:
-                progress(epoch + 1, record["loss_bits"], record.get("valid_bits"))
-            if self._deadline is not None and time.monotonic() > self._deadline:
-                log.info("wavenet: training time budget of %.0f s reached", budget)
-                break
-        self._deadline = None
-        self.from_module(module)
-        if best_state is not None:
-            self.module_.load_state_dict(best_state)
-        return self
 
-    @torch.no_grad()
+        def report(record: dict[str, float]) -> None:
+            record["loss_bits"] = record["loss"] / math.log(2)
+            log.info("wavenet epoch %d: %s", record["epoch"], record)
+            if progress:
+                progress(int(record["epoch"]), record["loss_bits"], record.get("valid_bits"))
+
+        try:
+            module, self.history_ = train_locally(
+                self, data, keep_best=True, budget_s=budget, callback=report
+            )
+        finally:
+            self._deadline = None
+        return self.from_module(module)
+
     def bits_per_sample(self, recordings: Sequence[np.ndarray], batch_size: int = 16) -> float:
         """Mean NLL in bits per sample over every sample of ``recordings`` (mu-law codes)."""
         self.check_fitted()
-        module = self.module_
+        return self._bits(self.module_, recordings, batch_size)
+
+    @torch.no_grad()
+    def _bits(
+        self, module: nn.Module, recordings: Sequence[np.ndarray], batch_size: int = 16
+    ) -> float:
+        was_training = module.training
         module.eval()
         device = module_device(module)
         rf = self.config.receptive_field
@@ -297,6 +307,7 @@ class WaveNet(Model):
                 F.cross_entropy(logits, torch.as_tensor(targets, device=device), reduction="sum")
             )
             n += int((targets >= 0).sum())
+        module.train(was_training)
         if n == 0:
             raise InputError("no samples to evaluate")
         return total / n / math.log(2)
@@ -395,4 +406,18 @@ def load_audio_data(folder: str | Path, config: WaveNetConfig | None = None) -> 
     return AudioData(
         train=[x for i, x in enumerate(train) if i % 20 != 7],
         valid=[x for i, x in enumerate(train) if i % 20 == 7],
+    )
+
+
+def training_job(data: str, params: Mapping[str, Any], every: int = 1) -> TorchJob:
+    """The wavenet training job: ``entertainai train`` runs it here, ``train.wavenet`` on Ray.
+
+    The best validation epoch's weights are the result.
+    """
+    return TorchJob(
+        "wavenet",
+        dict(params),
+        load=functools.partial(load_audio_data, data),
+        every=every,
+        keep_best=True,
     )

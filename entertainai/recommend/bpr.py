@@ -21,6 +21,7 @@ from entertainai.errors import InputError
 from entertainai.recommend.base import Recommender
 from entertainai.recommend.interactions import InteractionData
 from entertainai.torch_utils import (
+    TorchTraining,
     epoch_rng,
     module_device,
     seed_everything,
@@ -115,7 +116,7 @@ def negative_cdf(matrix: sp.csr_matrix, power: float) -> np.ndarray | None:
     return np.cumsum(weights) / weights.sum()
 
 
-class BPR(Recommender):
+class BPR(TorchTraining, Recommender):
     kind = "bpr"
     Config = BPRConfig
     config: BPRConfig
@@ -193,7 +194,8 @@ class BPR(Recommender):
     # ---- the recommender contract ----------------------------------------------------------
 
     def _fit(self, data: InteractionData) -> None:
-        module, self.loss_history_ = train_locally(self, data)
+        module, history = train_locally(self, data)
+        self.loss_history_ = [record["loss"] for record in history]
         self._adopt(module)
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from entertainai.recommend.base import Recommender
 from entertainai.recommend.catalogue import Catalogue
 from entertainai.recommend.interactions import InteractionData
 from entertainai.torch_utils import (
+    TorchTraining,
     epoch_rng,
     module_device,
     seed_everything,
@@ -221,7 +222,7 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)).astype(np.float32)
 
 
-class TwoTower(Recommender):
+class TwoTower(TorchTraining, Recommender):
     """score(u, i) = cos(user tower(u), item tower(i))."""
 
     kind = "two_tower"
@@ -392,7 +393,8 @@ class TwoTower(Recommender):
     # ---- the recommender contract ----------------------------------------------------------
 
     def _fit(self, data: InteractionData) -> None:
-        module, self.loss_history_ = train_locally(self, data)
+        module, history = train_locally(self, data)
+        self.loss_history_ = [record["loss"] for record in history]
         self._tables = None  # free the (possibly GPU) training tables
         self._adopt(module, data)
 

@@ -94,11 +94,11 @@ def test_errors(fitted: DCGAN) -> None:
     assert batched.shape == (300, 8, 8, 1)
     assert np.array_equal(batched, fitted.sample(300, seed=2))  # eval-mode BN: batch-independent
     with pytest.raises(InputError, match="image size must be 8, 16"):
-        DCGAN.from_params(**TINY).build_modules(
+        DCGAN.from_params(**TINY).build_module(
             ImageData(np.zeros((4, 12, 12, 1), np.uint8), None, (), "x")
         )
     with pytest.raises(InputError, match="square"):
-        DCGAN.from_params(**TINY).build_modules(
+        DCGAN.from_params(**TINY).build_module(
             ImageData(np.zeros((4, 8, 16, 1), np.uint8), None, (), "x")
         )
 

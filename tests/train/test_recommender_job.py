@@ -99,7 +99,6 @@ def test_worker_failure_resumes_from_last_checkpoint(ray_session, demo_dir: Path
         spec,
         cpus_per_worker=0.5,
         max_failures=1,
-        eval_every=4,
         storage_path=str(tmp_path / "train"),
         fault_injection={"fail_once_at": 2, "fail_once_marker": str(tmp_path / "failed-once")},
     )
