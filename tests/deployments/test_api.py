@@ -429,3 +429,27 @@ def test_only_admin_keys_issue_tokens_and_bad_tokens_are_401(client):
     time.sleep(max(0.0, r.json()["expires"] - time.time()) + 0.05)
     r = client.get("/v1/users/u00001/recommendations", headers={"x-api-key": short})
     assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+def test_rate_limits_are_replica_shares_of_a_cluster_limit(monkeypatch):
+    """Issue 17: each replica enforces limit / replicas, so the limit holds cluster-wide."""
+    from types import SimpleNamespace
+
+    from deployments import gateway
+
+    args = AppArgs(rate_limit_per_s=200, rate_limit_burst=400)
+    assert gateway.serve_replicas() == 1  # outside Serve: the whole limit
+    assert gateway.limit_share(args) == (200.0, 400)
+    assert gateway.limit_share(args.model_copy(update={"rate_limit_replicas": 4})) == (50.0, 100)
+
+    def context(autoscaling, world_size):
+        config = SimpleNamespace(autoscaling_config=autoscaling)
+        return lambda: SimpleNamespace(_deployment_config=config, world_size=world_size)
+
+    monkeypatch.setattr(gateway.serve, "get_replica_context", context(None, 4))
+    assert gateway.limit_share(args) == (50.0, 100)
+    # Autoscaling: divided by max_replicas (never over the limit; under it while scaled down).
+    monkeypatch.setattr(
+        gateway.serve, "get_replica_context", context(SimpleNamespace(max_replicas=8), 2)
+    )
+    assert gateway.limit_share(args) == (25.0, 50)
