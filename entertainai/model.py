@@ -59,22 +59,27 @@ MODEL_KINDS: dict[str, str] = {
 }
 
 
-class Model:
+class Model(Generic[ConfigT]):
     """Base of every model: a frozen ``Config`` dataclass, ``save(dir)`` and ``load(dir)``.
 
-    Subclasses set ``kind`` and ``Config`` and implement ``_save_state``/``_load_state``;
+    Subclasses name their config type and class (``class EASE(Model[EASEConfig])`` with
+    ``Config = EASEConfig``), set ``kind`` and implement ``_save_state``/``_load_state``;
     ``__init__`` only stores the config (fitted state ends in ``_``, scikit-learn style).
+    ``fit`` takes each family's own data, so it is not part of this signature; the contract
+    suite (``tests/test_model_contract.py``) checks every kind fits, saves, loads and refuses.
     """
 
     kind: ClassVar[str]
-    Config: ClassVar[type]
+    # Set on the subclass as a class attribute (``Config = EASEConfig``); declared without
+    # ClassVar because a ClassVar cannot name the type variable.
+    Config: type[ConfigT]
 
-    def __init__(self, config: Any = None) -> None:
-        self.config = config if config is not None else self.Config()
+    def __init__(self, config: ConfigT | None = None) -> None:
+        self.config: ConfigT = config if config is not None else self.Config()
         self.fitted_ = False
 
     @classmethod
-    def from_params(cls, **params: Any) -> Self:
+    def from_params(cls, **params: object) -> Self:
         """Build from a flat dict (a Tune ``param_space`` sample or CLI ``key=value`` pairs)."""
         return cls(config_from_dict(cls.Config, params))
 
@@ -128,14 +133,16 @@ def config_from_dict(config_cls: type[C], values: dict[str, Any]) -> C:
         raise ValueError(
             f"unknown {config_cls.__name__} parameters {unknown}; known: {sorted(names)}"
         )
-    converted: dict[str, Any] = {}
-    for f in dataclasses.fields(config_cls):
-        if f.name in values:
-            value = values[f.name]
-            if isinstance(value, list):  # JSON has no tuples
-                value = tuple(value)
-            converted[f.name] = value
+    converted = {
+        f.name: _tuples(values[f.name]) for f in dataclasses.fields(config_cls) if f.name in values
+    }
     return config_cls(**converted)
+
+
+def _tuples(value: object) -> object:
+    """JSON has no tuples: lists back to the tuples a frozen config holds, nested ones too
+    (``(("genre", 1.0), ...)`` came back as lists of lists, so a loaded config differed)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
 def read_header(directory: Path) -> dict[str, Any]:
