@@ -358,3 +358,28 @@ def test_keyboard_reaches_content_first(tab: Tab) -> None:
     page.keyboard.press("Tab")
     focused = page.evaluate("() => document.activeElement.closest('main') !== null")
     assert focused
+
+
+def test_a_viewer_token_sees_only_its_viewer_pages(tab: Tab) -> None:
+    """Issue 18: sign in with a user-scoped token (issued by an admin key)."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        tab.base + "/v1/users/u00003/tokens",
+        data=b"{}",
+        method="POST",
+        headers={"x-api-key": ADMIN_KEY, "content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:  # nosec B310 - local test server
+        token = json.load(answer)["token"]
+    tab.sign_in(token, "u00001")  # the profile typed is ignored: the token names its user
+    page = tab.page
+    page.wait_for_selector("#row-top-cards li.card")
+    assert "u00003" in page.locator("#row-top").first.inner_text()
+    nav = page.eval_on_selector_all("nav a", "els => els.map(e => e.getAttribute('href'))")
+    assert nav == ["/", "/web/search"]
+    assert page.locator("form.profile").count() == 0
+    assert token not in page.content()
+    assert token not in page.evaluate("() => document.cookie + JSON.stringify(localStorage)")
+    tab.no_errors()
+    assert page.goto(tab.base + "/web/operator").status == 403
