@@ -19,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deployments import web
-from deployments.deps import RateLimited
 from deployments.fastlane import FastLaneAPI
 from deployments.observability import Observe
 from deployments.routes import (
@@ -47,7 +46,12 @@ from entertainai.errors import (
     Unauthenticated,
     Unavailable,
 )
-from entertainai.serving.security import RateLimiter, authenticate_request, strip_paths
+from entertainai.serving.security import (
+    RateLimited,
+    RateLimiter,
+    authenticate_request,
+    strip_paths,
+)
 
 log = logging.getLogger(__name__)
 

@@ -16,12 +16,9 @@ from entertainai.errors import Unavailable
 from entertainai.fs import resolve
 from entertainai.serving.security import (
     Principal,
-    RateLimited,
     TokenSigner,
     authorize,
 )
-
-__all__ = ["RateLimited", "authorize_request", "token_signer"]
 
 TOKEN_DIR = "_tokens"
 _signer_lock = threading.Lock()

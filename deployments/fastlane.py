@@ -101,7 +101,7 @@ class FastLaneAPI(FastAPI):
         if has_body:
             return None  # a GET with a body: FastAPI applies the body limit
         # scope["path"] is already percent-decoded, as FastAPI's path parameters are.
-        user_id = params.get("user_id")
+        user_id = params["user_id"]  # lane routes are one user's (the cache is per user)
         raw_query: bytes = scope["query_string"]
         try:
             cache = state.service.response_cache
