@@ -225,7 +225,10 @@ def test_parquet_with_column_map_and_epoch_ms(tmp_path: Path) -> None:
 
 
 def test_parquet_arrow_timestamps_and_iso_strings(tmp_path: Path) -> None:
-    naive = pa.array([dt.datetime(2024, 3, 1, 12, 0, i) for i in range(5)], pa.timestamp("us"))
+    naive = pa.array(
+        [dt.datetime(2024, 3, 1, 12, 0, i) for i in range(5)],  # noqa: DTZ001 - naive on purpose
+        pa.timestamp("us"),
+    )
     src = parquet_log(tmp_path / "a.parquet", naive)
     iso = pa.array([f"2024-03-01T13:00:0{i}+01:00" for i in range(5)])
     parquet_log(tmp_path / "b.parquet", iso)

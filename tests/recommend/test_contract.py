@@ -1,14 +1,15 @@
-"""One contract suite, parametrised over every registered recommender."""
+"""The recommender half of the contract, parametrised over every registered recommender.
+
+What every model kind owes (save -> load equality, unfitted errors, unknown parameters,
+seeded determinism) is checked once for all kinds in tests/test_model_contract.py.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from entertainai.errors import InputError, NotFittedError
-from entertainai.model import load_model
+from entertainai.errors import InputError
 from entertainai.recommend import RECOMMENDERS, Filters, InteractionData, create
 
 # Small hyperparameters keep every model fast on the tiny data.
@@ -87,28 +88,6 @@ def test_score_is_pairwise(model):
     scores = model.score(["u0", "u1", "u0"], ["i0", "i2", "missing"])
     assert scores.shape == (3,)
     assert np.isfinite(scores[:2]).all() and np.isnan(scores[2])
-
-
-def test_save_load_roundtrip(model, tmp_path: Path):
-    model.save(tmp_path / "m")
-    loaded = load_model(tmp_path / "m")
-    users = ["u0", "u33", "nobody"]
-    a, b = model.recommend(users, k=7), loaded.recommend(users, k=7)
-    np.testing.assert_array_equal(a.item_ids, b.item_ids)
-    np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5)
-
-
-@pytest.mark.parametrize("kind", RECOMMENDERS)
-def test_unfitted_raises(kind):
-    with pytest.raises(NotFittedError):
-        create(kind).recommend(["u0"])
-
-
-@pytest.mark.parametrize("kind", RECOMMENDERS)
-def test_deterministic_under_seed(kind, data):
-    a = fitted(kind, data).recommend(["u0", "u40"], k=5)
-    b = fitted(kind, data).recommend(["u0", "u40"], k=5)
-    np.testing.assert_array_equal(a.item_ids, b.item_ids)
 
 
 def test_unknown_kind_and_params():
