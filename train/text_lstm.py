@@ -7,7 +7,9 @@ Keras 3 fails under ``MultiWorkerMirroredStrategy`` here, so the driver and ever
 tf-keras (``TF_USE_LEGACY_KERAS=1``, set before TensorFlow is imported and passed to the
 workers' runtime environment). Every worker builds the model in the strategy's scope; Keras
 shards each chunk of windows across them. Rank 0 checkpoints a loadable model directory (plain
-arrays, see ``entertainai.generate.text_lstm``) every ``--report-every`` steps.
+arrays, see ``entertainai.generate.text_lstm``) plus Adam's state every ``--report-every``
+steps; a worker group restarted by ``FailureConfig`` resumes from the last one. (Not a torch
+model, so not ``train.torch_runner``; it shares the runner's fault injection for tests.)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -33,9 +36,11 @@ from entertainai.params import parse_params
 from entertainai.registry import Registry, default_root
 from train.common import absolute, add_ray_args, run_job
 from train.text_transformer import register_result
+from train.torch_runner import fault_injection_from_env, inject_failure
 
 log = logging.getLogger("train.text_lstm")
 
+TRAIN_STATE = "trainer_state.npz"  # Adam's variables and the step reached, read when resuming
 LEGACY_KERAS = {"TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 SMOKE_PARAMS: dict[str, Any] = {
     "embedding_dim": 8,
@@ -47,9 +52,12 @@ SMOKE_PARAMS: dict[str, Any] = {
 
 
 def train_func(config: dict[str, Any]) -> None:
-    """Runs on every Train worker."""
+    """Runs on every Train worker; resumes weights, Adam's state and step from a checkpoint."""
+    import numpy as np
+
     from entertainai.generate.text_corpus import CharTokenizer, split_tail
     from entertainai.generate.text_lstm import (
+        WEIGHT_NAMES,
         TextLSTM,
         build_keras_model,
         import_tf,
@@ -65,26 +73,72 @@ def train_func(config: dict[str, Any]) -> None:
     ids, val_ids = tokenizer.encode(train_text), tokenizer.encode(val_text)
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
+    every = max(1, int(config["report_every"]))
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    first = 0
+    checkpoint = ray.train.get_checkpoint()
     with strategy.scope():
         model = build_keras_model(tokenizer.vocab_size, c)
-    every = max(1, int(config["report_every"]))
-    for start in range(0, c.steps, every):
+        if checkpoint:
+            with checkpoint.as_directory() as directory:
+                done = TextLSTM.load(directory)
+                state = dict(np.load(Path(directory) / TRAIN_STATE))
+            model.set_weights([done.weights_[k] for k in WEIGHT_NAMES])
+            restore_optimizer(model, state)
+            first = int(state["step"])
+            log.info("rank %d resumes at step %d", rank, first)
+    for start in range(first, c.steps, every):
         n = min(every, c.steps - start)
         # Same windows on every worker (seeded by the chunk); Keras gives each its shard.
         x, y = windows_dataset(ids, c, n * world, c.seed * 100_003 + start)
         history = model.fit(x, y, batch_size=c.batch_size * world, epochs=1, verbose=0)
         last = start + n == c.steps
-        metrics: dict[str, Any] = {"step": start + n, "loss": float(history.history["loss"][-1])}
+        epoch = start // every
+        metrics: dict[str, Any] = {
+            "step": start + n,
+            "epoch": epoch + 1,
+            "resumed_at": first // every,
+            "loss": float(history.history["loss"][-1]),
+        }
         if rank == 0:
             fitted = TextLSTM(c).from_weights(keras_weights(model), tokenizer)
             scored = val_ids if last else val_ids[:20_000]
             metrics["val_nats_per_char"] = fitted.arrays_.nats_per_char(scored)
+            optimizer = {
+                f"optimizer_{i}": np.asarray(v)
+                for i, v in enumerate(optimizer_variables(model.optimizer))
+            }
             with tempfile.TemporaryDirectory() as tmp:
                 fitted.save(tmp)
+                np.savez(Path(tmp) / TRAIN_STATE, step=start + n, **optimizer)
                 ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
         else:
             ray.train.report(metrics)
+        inject_failure(config, epoch)
+
+
+def optimizer_variables(optimizer: Any) -> list[Any]:
+    """Adam's step counter and moments (a method in tf-keras, a list under some strategies)."""
+    variables = optimizer.variables
+    return list(variables() if callable(variables) else variables)
+
+
+def restore_optimizer(model: Any, state: dict[str, Any]) -> None:
+    """Create Adam's slots for the model's variables, then load their saved values."""
+    optimizer = model.optimizer
+    if hasattr(optimizer, "build"):
+        optimizer.build(model.trainable_variables)
+    else:  # the legacy optimizer a distribution strategy may hand out
+        optimizer._create_all_weights(model.trainable_variables)
+    variables = optimizer_variables(optimizer)
+    saved = sum(1 for k in state if k.startswith("optimizer_"))
+    if saved != len(variables):
+        log.warning(
+            "optimizer state has %d arrays, Adam %d: moments restart", saved, len(variables)
+        )
+        return
+    for i, variable in enumerate(variables):
+        variable.assign(state[f"optimizer_{i}"])
 
 
 def build_trainer(
@@ -99,7 +153,12 @@ def build_trainer(
 ) -> TensorflowTrainer:
     return TensorflowTrainer(
         train_func,
-        train_loop_config={"data": data, "params": params, "report_every": report_every},
+        train_loop_config={
+            "data": data,
+            "params": params,
+            "report_every": report_every,
+            **fault_injection_from_env(),
+        },
         scaling_config=ScalingConfig(
             num_workers=workers, resources_per_worker={"CPU": cpus_per_worker}
         ),

@@ -101,10 +101,10 @@ def train_func(config: dict[str, Any]) -> None:
             print(f"checkpoint registered: epoch {epoch + 1}", flush=True)
         else:
             ray.train.report(metrics)
-        _inject_failure(config, epoch)
+        inject_failure(config, epoch)
 
 
-def _inject_failure(config: dict[str, Any], epoch: int) -> None:
+def inject_failure(config: dict[str, Any], epoch: int) -> None:
     """Fault injection for resilience tests: die once, after checkpointing ``fail_once_at``."""
     marker = config.get("fail_once_marker")
     if marker and epoch + 1 == config.get("fail_once_at") and not os.path.exists(marker):

@@ -128,3 +128,18 @@ def test_cpu_optimiser_is_not_fused_and_config_checks() -> None:
     module = torch.nn.Linear(2, 2)
     assert model.for_training(module) is not module
     assert TextTransformer(TextTransformerConfig(**TINY)).for_training(module) is module
+
+
+def test_cli_runs_the_training_job_in_process(tmp_path: Any) -> None:
+    """``entertainai train text-transformer`` runs the job spec train.text_transformer runs."""
+    from entertainai.cli.main import main
+    from entertainai.registry import Registry
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text(TEXT)
+    params = [f"{k}={v}" for k, v in {**TINY, "log_every": 3, "eval_every": 6}.items()]
+    argv = ["train", "text-transformer", "--data", str(corpus), "--steps", "7"]
+    argv += [a for p in params for a in ("--param", p)] + ["--registry", str(tmp_path / "reg")]
+    assert main(argv) == 0
+    mv = Registry(str(tmp_path / "reg")).get("text_transformer")
+    assert mv.metrics["steps"] == 7 and 0 < mv.metrics["val_nats_per_char"] < np.log(64)
