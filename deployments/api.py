@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deployments import web
+from deployments.deps import token_signer
 from deployments.fastlane import FastLaneAPI
 from deployments.observability import Observe
 from deployments.routes import (
@@ -223,6 +224,8 @@ class KeyGate:
 
     def check(self, gateway: GatewayState, scope: Scope) -> None:
         """Raise unless the request carries one valid key (and the scope its path needs)."""
+        if gateway.keys.tokens is None:
+            token_signer(gateway)  # a replica's first request may carry a user token
         try:
             # Remembered in the scope: the route's ``authorize`` does not hash the key again.
             principal = authenticate_request(gateway.keys, scope)

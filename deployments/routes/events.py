@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from deployments.deps import EventWriter, State
+from deployments.deps import State, authorize_request
 from deployments.observability import EVENT_LAG, EVENT_LOG_ERRORS, EVENT_LOG_FAILING, EVENTS
 from deployments.schemas import EventsRequest, EventsResponse
 from entertainai.serving import feed
@@ -30,8 +30,25 @@ _REFUSED = {"description": "not recorded: the event log cannot write (JSON error
     status_code=202,
     responses={503: _REFUSED, 507: _REFUSED},
 )
-async def post_events(body: EventsRequest, request: Request, state: State, _: EventWriter) -> Any:
-    """Record a batch of interactions; acknowledged only once they are on disk."""
+async def post_events(
+    body: EventsRequest,
+    request: Request,
+    state: State,
+    # Declared for the OpenAPI schema, as ``deps.require`` does; the key is read from the raw
+    # headers by ``authorize_request``.
+    x_api_key: Annotated[str | None, Header(description="API key or user token")] = None,
+    authorization: Annotated[str | None, Header(description="Bearer key or token")] = None,
+) -> Any:
+    """Record a batch of interactions (a user token: its own user's only); acknowledged only
+    once they are on disk."""
+    # Whose events these are is in the body, not the path, so the key is checked here, once
+    # the body is parsed (the key gate has refused requests without a valid key before that):
+    # a key may write for anyone, a user token for its own user; one other user refuses the
+    # whole batch (403) before anything is written.
+    users = list(dict.fromkeys(e.user_id for e in body.events))
+    writer = authorize_request(state, request.scope, "write-events", user_id=users[0])
+    for user in users[1:]:
+        writer.require_user(user)
     now = time.time()
     events = [validate_event(**e.model_dump(), now=now) for e in body.events]
     try:

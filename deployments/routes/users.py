@@ -33,6 +33,6 @@ async def erase_user(user_id: str, state: State, _: Admin) -> ErasureResponse:
 async def issue_token(
     user_id: str, state: State, _: Admin, body: TokenRequest | None = None
 ) -> TokenResponse:
-    """A token that reads only this user's recommendations and segment (admin issues it)."""
+    """A token for this user's recommendations, segment and events only (admin issues it)."""
     token, expires = token_signer(state).issue(user_id, (body or TokenRequest()).ttl_s)
     return TokenResponse(user_id=user_id, token=token, expires=expires)

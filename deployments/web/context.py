@@ -25,11 +25,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 4096
-# What a session signed in with a user token may open (route paths): the viewer's pages and
-# their data; the API itself refuses such a token everything about other users.
+# What a session signed in with a user token may open (route paths): the viewer's pages, their
+# data and its own "play" / "not interested" events; the API itself refuses such a token
+# everything about other users.
 VIEWER_ROUTES = frozenset(
     {"/", "/web/search", "/web/items/{item_id}", "/web/api/home", "/web/api/trending"}
-    | {"/web/api/search"}
+    | {"/web/api/search", "/web/api/events"}
 )
 # Failed sign-ins per client address (keys are 256-bit: this bounds floods, not guessing).
 SIGNIN_PER_S, SIGNIN_BURST = 1.0, 10

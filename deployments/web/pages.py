@@ -76,7 +76,7 @@ def render(
         "csrf": ctx.store.csrf_token(session) if session else "",
         "nav": nav,
         "data": data if data is not None else {},
-        "can_write": bool(session and session.allows("write-events") and not session.user_bound),
+        "can_write": bool(session and session.allows("write-events")),
         "is_admin": bool(session and session.is_admin and not session.user_bound),
         "charts": page in ("analyst", "operator", "music"),
         **extra,

@@ -9,8 +9,9 @@ key. Page JavaScript sees neither: it gets only a CSRF token, an HMAC of the ses
 every state-changing request must send back (``x-csrf-token`` or a ``csrf_token`` form field).
 
 A session signed in with a user-scoped token is *bound* to that token's user: it cannot switch
-viewer profile and sees only the viewer pages (``context.VIEWER_ROUTES``); the token, like a
-key, stays sealed on the server.
+viewer profile and sees only the viewer pages (``context.VIEWER_ROUTES``), where it records
+that user's "play" and "not interested" events; the token, like a key, stays sealed on the
+server.
 
 The signature key is ``$ENTERTAINAI_WEB_SECRET`` or, if unset, a random secret written once
 beside the records. Records are cached per replica for ``CACHE_TTL_S``: a sign-out reaches

@@ -16,8 +16,8 @@ Key sources::
 Make a new key with ``python -m entertainai.serving.security NAME --scopes read``.
 
 User-scoped tokens (``eai1.<user>.<expiry>.<signature>``, HMAC-SHA256 with a server secret)
-are issued by an admin key for one user and read only that user's data; see
-:class:`TokenSigner`.
+are issued by an admin key for one user; they read that user's data and record that user's
+events, nothing else; see :class:`TokenSigner`.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class Principal:
         Keys see every user; a user token sees its own user and the shared routes only."""
         if self.user_id is None or user_id == self.user_id or (user_id is None and shared):
             return self
-        raise PermissionDenied("a user token reads only its own user's data")
+        raise PermissionDenied("a user token reads and records only its own user's data")
 
     @property
     def limit_key(self) -> str:
@@ -307,7 +307,9 @@ def _entry(name: object, scopes: Sequence[object], sha256: str, *, where: str) -
 
 TOKEN_PREFIX = "eai1."  # nosec B105 - a format marker, not a secret
 TOKEN_SECRET_ENV = "ENTERTAINAI_TOKEN_SECRET"  # nosec B105 - a variable name
-TOKEN_SCOPES = frozenset({"read"})
+# write-events too: a viewer's "play" and "not interested" are its own; whose events they are
+# is checked per event (``require_user``), and a route about no user refuses tokens anyway.
+TOKEN_SCOPES = frozenset({"read", "write-events"})
 DEFAULT_TOKEN_TTL_S = 24 * 3600.0
 MAX_TOKEN_TTL_S = 30 * 24 * 3600.0
 _TOKEN_LABEL = b"entertainai-user-token\x00"

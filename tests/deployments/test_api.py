@@ -397,8 +397,8 @@ def test_a_user_token_reads_only_its_own_user(client, served_registry: Path, tmp
         (
             "POST",
             "/v1/events",
-            {"events": [{"user_id": "u00001", "item_id": "i1", "event_type": "play"}]},
-        ),
+            {"events": [{"user_id": "u00002", "item_id": "i1", "event_type": "play"}]},
+        ),  # another user's events (its own: tests/deployments/test_events.py)
         ("DELETE", "/v1/users/u00001", None),
         ("POST", "/v1/users/u00001/tokens", None),  # a token cannot mint tokens
         ("GET", "/metrics", None),

@@ -94,3 +94,48 @@ def test_a_failing_disk_is_refused_clearly_and_heals_without_a_restart(
     assert healed["status"] == before["status"] and healed["event_log"]["ok"]
     assert failing_metric(client) == 0.0
     assert post_event(client).status_code == 202
+
+
+# ---- issue 18: a viewer's token records its own events -----------------------------------------
+
+
+def token_for(client: TestClient, user_id: str) -> dict[str, str]:
+    r = client.post(f"/v1/users/{user_id}/tokens", headers={"x-api-key": ADMIN_KEY})
+    assert r.status_code == 201, r.text
+    return {"authorization": f"Bearer {r.json()['token']}"}
+
+
+def logged(tmp_path: Path, needle: str) -> bool:
+    return any(needle in p.read_text() for p in (tmp_path / "events").rglob("seg-*"))
+
+
+def test_a_user_token_posts_events_for_its_own_user_only(
+    client: TestClient, served_registry: Path, tmp_path: Path
+) -> None:
+    items = [str(i) for i in client.app.state.gateway.service.models.model.item_ids_[:3]]  # type: ignore[attr-defined]
+    T = token_for(client, "u00003")
+
+    def batch(*pairs: tuple[str, str]) -> dict:
+        return {"events": [{"user_id": u, "item_id": i, "event_type": "play"} for u, i in pairs]}
+
+    own = client.post("/v1/events", json=batch(("u00003", items[0])), headers=T)
+    assert own.status_code == 202 and own.json()["accepted"] == 1
+    assert logged(tmp_path, items[0])
+    for refused in (
+        batch(("u00004", items[1])),  # another user
+        batch(("u00003", items[1]), ("u00004", items[1])),  # mixed: the whole batch
+    ):
+        r = client.post("/v1/events", json=refused, headers=T)
+        assert r.status_code == 403, r.text
+        assert r.json()["error"] == "forbidden" and "own user" in r.json()["detail"]
+    assert not logged(tmp_path, items[1])  # nothing of a refused batch was written
+    # A key writes for anyone.
+    assert client.post("/v1/events", json=batch(("u00004", items[2])), headers=W).status_code == 202
+    # Another replica (same registry, so the same token secret) that has served nothing yet
+    # takes the token at its key gate too.
+    args = AppArgs(registry=str(served_registry), event_dir=str(tmp_path / "other"))
+    app = create_app()
+    app.state.gateway = GatewayState.build(args)
+    with TestClient(app) as other:
+        r = other.post("/v1/events", json=batch(("u00003", items[1])), headers=T)
+        assert r.status_code == 202, r.text

@@ -367,7 +367,7 @@ def test_a_viewer_token_signs_in_to_its_own_pages_only(client: TestClient, app) 
     assert token not in home.text and 'name="user_id"' not in home.text  # no profile switch
     for hidden in ("/web/operator", "/web/studio", "/web/music", "/web/analyst"):
         assert f'href="{hidden}"' not in home.text
-    assert 'data-can-write="0"' in home.text
+    assert 'data-can-write="1"' in home.text
     assert client.get("/web/api/home").json()["user_id"] == "u00002"
     assert client.get("/web/search?q=a").status_code == 200
     assert client.get("/web/items/i00001").status_code == 200
@@ -377,10 +377,30 @@ def test_a_viewer_token_signs_in_to_its_own_pages_only(client: TestClient, app) 
     switched = client.post("/web/profile", data={"user_id": "u00001", "csrf_token": csrf})
     assert switched.status_code == 403
     assert client.get("/web/api/home").json()["user_id"] == "u00002"
-    play = {"item_id": "i00001", "event_type": "play"}
-    assert (
-        client.post("/web/api/events", json=play, headers={"x-csrf-token": csrf}).status_code == 403
+    # Play and "not interested" are the viewer's own: recorded, and the next rows change.
+    h = {"x-csrf-token": csrf}
+    top = client.get("/web/api/home").json()["rows"][0]["items"]
+    played = top[0]["item_id"]
+    play = client.post("/web/api/events", json={"item_id": played, "event_type": "play"}, headers=h)
+    assert play.status_code == 202, play.text
+    after = [c["item_id"] for c in client.get("/web/api/home").json()["rows"][0]["items"]]
+    assert played not in after
+    disliked = after[0]
+    no = client.post(
+        "/web/api/events", json={"item_id": disliked, "event_type": "dislike"}, headers=h
     )
+    assert no.status_code == 202, no.text
+    again = [c["item_id"] for c in client.get("/web/api/home").json()["rows"][0]["items"]]
+    assert disliked not in again
+    assert 'data-action="play"' in client.get(f"/web/items/{played}").text
+    # Written for the token's user, never the profile typed at sign-in; no admin action opens.
+    log = "".join(p.read_text() for p in Path(app.state.gateway.args.event_dir).rglob("seg-*"))
+    assert played in log and disliked in log and "u00002" in log and "u00001" not in log
+    assert client.get("/web/api/operator").status_code == 403
+    promote = client.post(
+        "/web/api/operator/promote", json={"name": "hybrid", "version": 2}, headers=h
+    )
+    assert promote.status_code == 403
     # Server side only: the record holds the token sealed.
     records = list((Path(app.state.gateway.args.registry) / SESSION_DIR).glob("*.json"))
     assert records and all(token not in p.read_text() for p in records)

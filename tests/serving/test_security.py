@@ -349,8 +349,12 @@ def test_authorize_checks_scope_and_whose_data() -> None:
     for kwargs in ({"user_id": "u2"}, {}):  # another user, or a route about all users
         with pytest.raises(PermissionDenied, match="only its own user"):
             authorize(store, request(bearer), "read", **kwargs)
-    with pytest.raises(PermissionDenied, match="user token lacks the 'write-events'"):
-        authorize(store, request(bearer), "write-events", user_id="u1")
+    # Its own user's events only (issue 18: a viewer's play / not interested).
+    assert authorize(store, request(bearer), "write-events", user_id="u1").user_id == "u1"
+    with pytest.raises(PermissionDenied, match="only its own user"):
+        authorize(store, request(bearer), "write-events", user_id="u2")
+    with pytest.raises(PermissionDenied, match="user token lacks the 'admin'"):
+        authorize(store, request(bearer), "admin", user_id="u1")
     for headers in ((), ((b"x-api-key", b"nope"),), (key, key)):
         with pytest.raises(Unauthenticated):
             authorize(store, request(*headers), "read")

@@ -381,5 +381,15 @@ def test_a_viewer_token_sees_only_its_viewer_pages(tab: Tab) -> None:
     assert page.locator("form.profile").count() == 0
     assert token not in page.content()
     assert token not in page.evaluate("() => document.cookie + JSON.stringify(localStorage)")
+    # The viewer's own play and "not interested": the next rows change at once.
+    for action in ("play", "dislike"):
+        first = card_ids(page, "#row-top-cards")[0]
+        page.locator(
+            f'#row-top-cards li.card[data-item="{first}"] button[data-action="{action}"]'
+        ).click()
+        page.wait_for_function(
+            f"() => ![...document.querySelectorAll('#row-top-cards li.card')].some(e => e.dataset.item === '{first}')"
+        )
+    assert "Noted" in page.locator("#status").inner_text()
     tab.no_errors()
     assert page.goto(tab.base + "/web/operator").status == 403
