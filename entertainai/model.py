@@ -50,9 +50,10 @@ MODEL_KINDS: dict[str, str] = {
     # analytics (entertainai/analytics/)
     "topics": "entertainai.analytics.topics:Topics",
     "segments": "entertainai.analytics.segments:Segments",
-    "lexicon_sentiment": "entertainai.analytics.text_models:LexiconSentiment",
-    "tfidf_linear": "entertainai.analytics.text_models:TfidfLinear",
-    "neural_text": "entertainai.analytics.text_models:NeuralText",
+    "lexicon_sentiment": "entertainai.analytics.lexicon:LexiconSentiment",
+    "tfidf_linear": "entertainai.analytics.tfidf_linear:TfidfLinear",
+    "neural_text": "entertainai.analytics.neural_text:NeuralText",
+    "encoder_text": "entertainai.analytics.encoder_text:EncoderText",
     "text_similarity": "entertainai.analytics.similarity:TextSimilarity",
     # moderation (entertainai/moderation/)
     "image_classifier": "entertainai.moderation.image:ImageClassifier",

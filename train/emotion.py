@@ -1,4 +1,4 @@
-"""Train a emotion classifier on Ray: `python -m train.emotion --data FILE [--model neural|tfidf]`.
+"""Train a emotion classifier on Ray: `python -m train.emotion --data FILE`.
 
 See :mod:`train.text_classifier` for the flags; this entry point fixes --task emotion.
 """

@@ -1,4 +1,4 @@
-"""Train a moderation classifier on Ray: `python -m train.moderation --data FILE [--model neural|tfidf]`.
+"""Train a moderation classifier on Ray: `python -m train.moderation --data FILE`.
 
 See :mod:`train.text_classifier` for the flags; this entry point fixes --task moderation.
 """

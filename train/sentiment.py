@@ -1,4 +1,4 @@
-"""Train a sentiment classifier on Ray: `python -m train.sentiment --data FILE [--model neural|tfidf]`.
+"""Train a sentiment classifier on Ray: `python -m train.sentiment --data FILE`.
 
 See :mod:`train.text_classifier` for the flags; this entry point fixes --task sentiment.
 """

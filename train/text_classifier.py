@@ -63,7 +63,12 @@ def add_args(parser: argparse.ArgumentParser, task: str | None) -> None:
     parser.add_argument("--text-col", default=None, help="column of texts (default 'text')")
     parser.add_argument("--label-col", default=None, help="column of labels (default 'label')")
     parser.add_argument("--delimiter", default="|", help="separator of multi-label values")
-    parser.add_argument("--model", choices=sorted(MODEL_CHOICES), default="neural")
+    parser.add_argument(
+        "--model",
+        choices=["auto", *sorted(MODEL_CHOICES)],
+        default="auto",
+        help="model family; auto: the best on validation (see entertainai train --help)",
+    )
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--name", help="registry name (default: the task)")
     parser.add_argument("--test-fraction", type=float, default=0.2)

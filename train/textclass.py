@@ -1,4 +1,4 @@
-"""Train a textclass classifier on Ray: `python -m train.textclass --data FILE [--model neural|tfidf]`.
+"""Train a textclass classifier on Ray: `python -m train.textclass --data FILE`.
 
 See :mod:`train.text_classifier` for the flags; this entry point fixes --task textclass.
 """

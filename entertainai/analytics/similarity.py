@@ -4,6 +4,9 @@
 ``method="lsa"`` learns ``dim``-dimensional word vectors from the corpus (truncated SVD of the
 TF-IDF term-document matrix) and embeds a document as the TF-IDF-weighted sum of its words'
 vectors, so documents sharing related words - not only the same ones - come out similar.
+``method="encoder"`` embeds documents and queries with the pretrained sentence encoder (the
+``encoder`` extra, :mod:`entertainai.analytics.encoder`): paraphrases match without shared
+words; the artifact records the encoder's name and sha256 and refuses to load without it.
 Saved as a vocabulary JSON and ``.npz`` arrays (idf, word vectors, document matrix, ids).
 """
 
@@ -17,16 +20,13 @@ from typing import Any, Self
 
 import numpy as np
 
-from entertainai.analytics.text_models import (
-    check_texts,
-    load_vectorizer,
-    save_vectorizer,
-    tfidf_vectorizer,
-)
+from entertainai.analytics.text_models import check_texts
+from entertainai.analytics.tfidf_linear import load_vectorizer, save_vectorizer, tfidf_vectorizer
 from entertainai.errors import InputError, NotFoundError
 from entertainai.model import Model, load_arrays, save_arrays
 
-METHODS = ("tfidf", "lsa")
+METHODS = ("tfidf", "lsa", "encoder")
+ENCODER_FILE = "encoder.json"
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class SimilarityConfig:
     min_df: int = 1
     max_features: int = 50_000
     seed: int = 0
+    encoder: str = "all-MiniLM-L6-v2"  # method "encoder" only
 
 
 @dataclass(frozen=True)
@@ -70,9 +71,17 @@ class TextSimilarity(Model):
         c = self.config
         if c.method not in METHODS:
             raise InputError(f"unknown similarity method {c.method!r}; known: {list(METHODS)}")
+        self.ids_ = ids
+        if c.method == "encoder":
+            from entertainai.analytics.encoder import load_encoder
+
+            self.encoder_ = load_encoder(c.encoder)
+            self.word_vectors_ = np.zeros((0, 0))
+            self.documents_: Any = self.encoder_.encode(texts)  # dense here, sparse for tfidf
+            self.fitted_ = True
+            return self
         self.vectorizer_ = tfidf_vectorizer(c.ngram_max, c.min_df, c.max_features)
         X = self.vectorizer_.fit_transform(texts)
-        self.ids_ = ids
         if c.method == "lsa":
             from scipy.sparse.linalg import svds
 
@@ -97,6 +106,8 @@ class TextSimilarity(Model):
 
     def embed(self, texts: Sequence[str]) -> Any:
         self.check_fitted()
+        if self.config.method == "encoder":
+            return self.encoder_.encode(check_texts(texts))
         return self._embed_matrix(self.vectorizer_.transform(check_texts(texts)))
 
     def _top_k(self, sims: np.ndarray, k: int, exclude: list[int | None]) -> Neighbours:
@@ -147,8 +158,13 @@ class TextSimilarity(Model):
         return [terms[int(j)] for j in np.argsort(-sims) if terms[int(j)] != word][:k]
 
     def _save_state(self, directory: Path) -> None:
-        save_vectorizer(self.vectorizer_, directory, "similarity")
         (directory / "ids.json").write_text(json.dumps(self.ids_))
+        if self.config.method == "encoder":
+            record = {"name": self.encoder_.name, "sha256": self.encoder_.sha256}
+            (directory / ENCODER_FILE).write_text(json.dumps(record, indent=2))
+            save_arrays(directory / "documents.npz", dense=self.documents_.astype(np.float32))
+            return
+        save_vectorizer(self.vectorizer_, directory, "similarity")
         docs = self.documents_
         if self.config.method == "tfidf":
             docs = docs.tocsr()
@@ -170,9 +186,18 @@ class TextSimilarity(Model):
         from scipy.sparse import csr_matrix
 
         c = self.config
-        self.vectorizer_ = load_vectorizer(directory, "similarity", c.ngram_max, True)
         self.ids_ = json.loads((directory / "ids.json").read_text())
         arrays = load_arrays(directory / "documents.npz")
+        if c.method == "encoder":
+            from entertainai.analytics.encoder import check_recorded
+
+            record = json.loads((directory / ENCODER_FILE).read_text())
+            self.encoder_ = check_recorded(record["name"], record["sha256"])
+            self.documents_, self.word_vectors_ = arrays["dense"], np.zeros((0, 0))
+            if self.documents_.shape[0] != len(self.ids_):
+                raise ValueError("document matrix and ids differ in length")
+            return
+        self.vectorizer_ = load_vectorizer(directory, "similarity", c.ngram_max, True)
         if c.method == "tfidf":
             self.documents_ = csr_matrix(
                 (arrays["data"], arrays["indices"], arrays["indptr"]), shape=tuple(arrays["shape"])

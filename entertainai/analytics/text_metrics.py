@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def one_hot(indices: np.ndarray, n_classes: int) -> np.ndarray:
-    out = np.zeros((len(indices), n_classes), dtype=np.int8)
-    out[np.arange(len(indices)), indices] = 1
-    return out
+from entertainai.classifier import one_hot as one_hot  # one implementation, old import path
 
 
 def per_label_f1(Y: np.ndarray, P: np.ndarray) -> np.ndarray:

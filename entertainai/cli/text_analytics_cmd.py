@@ -37,8 +37,14 @@ def add_train_task(train: argparse._SubParsersAction, task: str) -> None:
         "a list column or a boolean column",
     )
     p.add_argument("--delimiter", default="|", help="separator of multi-label values")
-    choices = ["neural", "tfidf"] + (["lexicon"] if task == "sentiment" else [])
-    p.add_argument("--model", choices=choices, default="neural", help="model family")
+    choices = ["auto", "tfidf", "neural", "encoder"] + (["lexicon"] if task == "sentiment" else [])
+    p.add_argument(
+        "--model",
+        choices=choices,
+        default="auto",
+        help="model family; auto (default): the best on validation of tfidf and, when the "
+        "encoder extra is installed, encoder (pretrained MiniLM embeddings + TF-IDF)",
+    )
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--name", help=f"registry name (default {task!r})")
     p.add_argument("--test-fraction", type=float, default=0.2)
@@ -71,12 +77,15 @@ def run_train(args: argparse.Namespace) -> int:
         name=args.name,
     )
     data = load_spec_data(spec)
-    print(f"{args.task}: {len(data)} texts, classes {list(data.classes)}; training {spec.kind}")
+    print(f"{args.task}: {len(data)} texts, classes {list(data.classes)}; training {spec.model}")
     model, result = fit_and_evaluate(spec, data)
     mv = register(Registry(args.registry), model, result, spec, data, promote=args.promote)
     m = result.metrics
+    chosen = {k[len("val_macro_f1_") :]: v for k, v in m.items() if k.startswith("val_macro_f1_")}
+    if len(chosen) > 1:
+        print("validation macro-F1: " + ", ".join(f"{k} {v:.4f}" for k, v in chosen.items()))
     print(
-        f"registered {mv.ref} ({spec.kind}): macro_f1={m['macro_f1']:.4f} "
+        f"registered {mv.ref} ({model.kind}): macro_f1={m['macro_f1']:.4f} "
         f"accuracy={m['accuracy']:.4f} ece={m['ece']:.4f} on {result.n_test} held-out texts"
     )
     return 0
@@ -131,7 +140,10 @@ def add_similarity(train: argparse._SubParsersAction, analyze: argparse._SubPars
     p.add_argument("--text-col", default="text")
     p.add_argument("--id-col", default="id")
     p.add_argument(
-        "--method", choices=["tfidf", "lsa"], default="lsa", help="lsa: learned word vectors"
+        "--method",
+        choices=["tfidf", "lsa", "encoder"],
+        default="lsa",
+        help="lsa: learned word vectors; encoder: pretrained MiniLM (the encoder extra)",
     )
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--name", default="similarity")
@@ -170,22 +182,14 @@ def _documents(args: argparse.Namespace) -> tuple[list[str], list[Any]]:
 
 
 def run_train_similarity(args: argparse.Namespace) -> int:
-    import tempfile
-
     from entertainai.analytics.similarity import TextSimilarity
     from entertainai.registry import Registry
 
     texts, ids = _documents(args)
     model = TextSimilarity.from_params(method=args.method, dim=args.dim).fit(texts, ids)
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(tmp)
-        mv = Registry(args.registry).register(
-            args.name,
-            tmp,
-            kind=model.kind,
-            config={"method": args.method, "dim": args.dim},
-            metrics={"documents": float(len(texts))},
-        )
+    mv = Registry(args.registry).register_model(
+        model, args.name, metrics={"documents": float(len(texts))}, promote=False
+    )
     print(f"registered {mv.ref} (text_similarity, {args.method}): {len(texts)} documents")
     return 0
 

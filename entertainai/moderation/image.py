@@ -88,6 +88,25 @@ class ImageClassifier(Model):
 
     kind = "image_classifier"
     Config = ImageConfig
+    # The classifier protocol (entertainai/classifier.py): one class per image, plain argmax.
+    multi_label_ = False
+
+    @property
+    def labels_(self) -> tuple[str, ...]:
+        return self.classes_
+
+    @property
+    def thresholds_(self) -> np.ndarray:
+        from entertainai.classifier import NEUTRAL_THRESHOLD
+
+        return np.full(len(self.classes_), NEUTRAL_THRESHOLD)
+
+    def predict(self, images: np.ndarray) -> list[str]:
+        """The class of each image (the protocol's decision rule over ``predict_proba``)."""
+        from entertainai.classifier import decide, label_names
+
+        decided = decide(self.predict_proba(images), self.thresholds_, self.multi_label_)
+        return [names[0] for names in label_names(decided, self.classes_)]
 
     def _build(self, n_classes: int) -> Any:
         from entertainai.analytics.text_models import keras_modules

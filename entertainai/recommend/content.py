@@ -4,6 +4,11 @@ Texts are ``Catalogue.texts`` (title, description, genres, tags). The fitted voc
 and the L2-normalised item matrix are saved as plain arrays and the vectoriser is rebuilt from
 them on load (never pickled), so ``add_items`` vectorises a new title with the same vocabulary
 and it is recommendable at once — before anybody has watched it.
+
+``features="encoder"`` replaces the TF-IDF rows with the pretrained sentence encoder's
+(the ``encoder`` extra): items and cold-start preferences that share meaning but not words
+come out close. The artifact records the encoder's name and sha256 and refuses to load
+without the same encoder.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ class ContentConfig:
     ngram_max: int = 1  # 2 adds bigrams ("science fiction")
     sublinear_tf: bool = True
     stop_words: str | None = "english"
+    features: str = "tfidf"  # or "encoder": pretrained sentence embeddings of the item texts
+    encoder: str = "all-MiniLM-L6-v2"
 
 
 class Content(Recommender):
@@ -61,6 +68,23 @@ class Content(Recommender):
 
     def _fit(self, data: InteractionData) -> None:
         texts = data.catalogue.texts.tolist()
+        if self.config.features not in ("tfidf", "encoder"):
+            raise InputError(f"features must be 'tfidf' or 'encoder', got {self.config.features!r}")
+        if self.config.features == "encoder":
+            from entertainai.analytics.encoder import load_encoder
+
+            self._encoder_ = load_encoder(self.config.encoder)
+            self.terms_, self.idf_ = np.zeros(0, dtype=str), np.zeros(0, np.float32)
+            self.items_ = self.vectorize(texts)
+        else:
+            self._fit_tfidf(texts)
+        # A rating says how much the user liked it; a count is all implicit feedback has.
+        ratings = data.ratings.tocsr()
+        self.feedback_ = data.matrix.tocsr().astype(np.float32)
+        self.feedback_ = (self.feedback_ - self.feedback_.multiply(ratings > 0) + ratings).tocsr()
+        self.feedback_.eliminate_zeros()
+
+    def _fit_tfidf(self, texts: list[str]) -> None:
         vectorizer = self._vectorizer()
         try:
             self.items_ = vectorizer.fit_transform(texts).tocsr()
@@ -75,11 +99,6 @@ class Content(Recommender):
         self.terms_ = np.asarray(terms, dtype=str)
         self.idf_ = vectorizer.idf_.astype(np.float32)
         self._vectorizer_ = self._rebuilt()
-        # A rating says how much the user liked it; a count is all implicit feedback has.
-        ratings = data.ratings.tocsr()
-        self.feedback_ = data.matrix.tocsr().astype(np.float32)
-        self.feedback_ = (self.feedback_ - self.feedback_.multiply(ratings > 0) + ratings).tocsr()
-        self.feedback_.eliminate_zeros()
 
     def _rebuilt(self) -> TfidfVectorizer:
         vectorizer = self._vectorizer({t: j for j, t in enumerate(self.terms_.tolist())})
@@ -88,6 +107,8 @@ class Content(Recommender):
 
     def vectorize(self, texts: Sequence[str]) -> sp.csr_matrix:
         """L2-normalised TF-IDF rows of ``texts`` in the fitted vocabulary (unknown terms drop)."""
+        if self.config.features == "encoder":  # unit-length embedding rows, kept sparse-typed
+            return sp.csr_matrix(self._encoder_.encode(list(texts)))
         self.check_fitted()
         return self._vectorizer_.transform(list(texts)).astype(np.float32).tocsr()
 
@@ -154,17 +175,33 @@ class Content(Recommender):
             "weights_rows": w.row.astype(np.int32),
             "weights_cols": w.col.astype(np.int32),
             "weights_vals": w.data,
+            **self._encoder_record(),
         }
+
+    def _encoder_record(self) -> dict[str, np.ndarray]:
+        if self.config.features != "encoder":
+            return {}
+        return {"encoder": np.array([self._encoder_.name, self._encoder_.sha256], dtype=str)}
 
     def _set_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.terms_, self.idf_ = arrays["terms"], arrays["idf"]
         n_items, n_users = len(self.item_ids_), len(self.user_ids_)
+        width = len(self.terms_)
+        if self.config.features == "encoder":
+            from entertainai.analytics.encoder import check_recorded
+
+            if "encoder" not in arrays:
+                raise ValueError("no encoder record in an encoder-features artifact")
+            name, sha256 = (str(v) for v in arrays["encoder"])
+            self._encoder_ = check_recorded(name, sha256)
+            width = self._encoder_.dim
         self.items_ = sp.csr_matrix(
             (arrays["items_data"], arrays["items_indices"], arrays["items_indptr"]),
-            shape=(n_items, len(self.terms_)),
+            shape=(n_items, width),
         )
         self.feedback_ = sp.csr_matrix(
             (arrays["weights_vals"], (arrays["weights_rows"], arrays["weights_cols"])),
             shape=(n_users, n_items),
         )
-        self._vectorizer_ = self._rebuilt()
+        if self.config.features != "encoder":
+            self._vectorizer_ = self._rebuilt()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from entertainai.analytics.encoder import encoder_installed
 from entertainai.analytics.similarity import TextSimilarity
 from entertainai.data.dataset import Dataset
 from entertainai.errors import InputError, NotFittedError, NotFoundError
@@ -67,3 +68,19 @@ def test_errors():
         model.similar(["9"])
     with pytest.raises(InputError, match="k must"):
         model.query(["a"], k=0)
+
+
+@pytest.mark.skipif(not encoder_installed(), reason="the encoder extra is not installed")
+def test_encoder_method_matches_paraphrases_and_records_its_encoder(tmp_path: Path):
+    texts = [
+        "a detective solves a murder in a small town",
+        "astronauts travel to a distant galaxy",
+        "two people fall in love in Paris",
+    ]
+    model = TextSimilarity.from_params(method="encoder").fit(texts, ["crime", "space", "love"])
+    # No word in common with the documents: TF-IDF would have nothing to go on.
+    assert model.query(["an inspector investigates a killing"], k=1).ids == [["crime"]]
+    assert model.query(["a romantic couple"], k=1).ids == [["love"]]
+    model.save(tmp_path / "enc")
+    assert (tmp_path / "enc" / "encoder.json").exists()
+    assert load_model(tmp_path / "enc").similar(["space"], k=2) == model.similar(["space"], k=2)
