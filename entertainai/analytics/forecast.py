@@ -13,7 +13,9 @@ Every series gets the same treatment (:func:`forecast`):
    sMAPE (0-200) and MASE (the MAE over the in-sample seasonal naive one-step-season error of
    that origin's training part, so < 1 beats "same as last season").
 3. **Choice.** The model with the lowest mean MASE wins (sMAPE breaks ties); seasonal naive is
-   always a candidate, so the choice never does worse than it on the backtest.
+   always a candidate, so the choice never does worse than it on the backtest. With yearly
+   seasonality the yearly combination (the mean of ``fourier`` and last-year naive) is the
+   default instead, which the best has to beat at every origin (:func:`choose`).
 4. **Intervals** come from the chosen model's backtest errors at the matching horizon step:
    each origin's errors split into a shared offset (the level it got wrong) and the day's
    residual, and the interval is the quantiles of a Gaussian offset plus the empirical,
@@ -555,6 +557,23 @@ def _coverage(errors: np.ndarray, level: float) -> float:
     return float(np.concatenate(hits).mean())
 
 
+def choose(scores: list[ModelScore], per_origin: dict[str, np.ndarray]) -> str:
+    """The lowest mean MASE (sMAPE breaks ties), except that the yearly combination, where it
+    is a candidate, is the default that the best has to beat at every origin.
+
+    A year ahead, a backtest's few overlapping windows share most of their errors, so the
+    lowest mean is often luck: on 48 realistic demo series (candidates ``fourier``, last-year
+    naive and their mean), choosing by it gave a held-out MAE of 0.91x last-year naive, this
+    rule 0.89x (the mean always: 0.90x); on planted ones the regression wins every origin.
+    """
+    best = min(scores, key=lambda s: (round(s.mase, 9), s.smape)).model
+    combo = per_origin.get("yearly_combo")
+    if combo is None or best == "yearly_combo":
+        return best
+    beats = per_origin[best] < combo
+    return best if beats[np.isfinite(combo)].all() else "yearly_combo"
+
+
 def _check_values(series: Series) -> None:
     values = series.values
     if np.isinf(values).any():
@@ -574,14 +593,16 @@ def forecast(series: Series, config: ForecastConfig = ForecastConfig()) -> Forec
     cuts, forecasts, errors = backtest(series, config, p)
     if not np.isfinite(errors[BASELINE]).any():
         raise InputError(f"series {series.uid!r}: every backtest actual is missing")
-    scores = []
+    scores, per_origin = [], {}
     for model, f in forecasts.items():
         e = errors[model]
-        mase = np.nanmean([mean_abs(e[o]) / mase_scale(y[:c], m) for o, c in enumerate(cuts)])
+        scale = [mase_scale(y[:c], m) for c in cuts]
+        per_origin[model] = np.array([mean_abs(e[o]) / scale[o] for o in range(len(cuts))])
+        mase = float(np.nanmean(per_origin[model]))
         scores.append(
-            ModelScore(model, mean_abs(e), smape(e + f, f), float(mase), _coverage(e, config.level))
+            ModelScore(model, mean_abs(e), smape(e + f, f), mase, _coverage(e, config.level))
         )
-    chosen = min(scores, key=lambda s: (round(s.mase, 9), s.smape)).model
+    chosen = choose(scores, per_origin)
     mean = predict(
         chosen, y, m, config.horizon, config.seed, year=p.year, yearly_order=config.yearly_order
     )

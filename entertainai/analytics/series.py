@@ -359,9 +359,12 @@ class DemoSeriesConfig:
     June, a low in October) and Gaussian ``noise``; amplitudes are shares of ``level``.
     ``"realistic"``: log page views of a sports page (``level`` etc. unused): an in-season
     plateau from September to February with a late-January playoff spike whose size and date
-    move from year to year, a trend whose slope changes, a wandering level, autocorrelated
-    noise and news spikes: a series on which last year's value is a strong forecast. Both lose
-    ``gap_share`` of their days (NaN): half as single days, half as week-long outages.
+    move from year to year, a trend whose slope changes on random days (about once a year),
+    permanent level shifts (about one in three years), a wandering level, autocorrelated
+    heavy-tailed (Student t) noise and news spikes of Pareto size (a few multiply the day's
+    views by 20-50): a series on which last year's value is a strong forecast and a year's
+    errors are dominated by levels nobody could know. Both lose ``gap_share`` of their days
+    (NaN): half as single days, half as week-long outages.
     """
 
     years: float = 4.0
