@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 def replica_id() -> str:
     """This replica's unique id, naming it on the live feed (local testing mode has no
     replica context). Not its event log's name: a restarted replica gets a new id, while its
-    log is found again by node and slot (``entertainai.serving.events.open_slot``)."""
+    log is found again by node and slot (``entertainai.serving.event_log.open_slot``)."""
     try:
         return serve.get_replica_context().replica_id.unique_id
     except Exception:  # RayServeException outside a real replica

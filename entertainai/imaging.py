@@ -47,6 +47,11 @@ def decode_image(
         raise InputError("empty image", location=name)
     try:
         img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        # Pillow's own text names our in-memory buffer ("<_io.BytesIO object at 0x...>").
+        raise InputError(
+            "not a readable image (not PNG, JPEG or another known format)", location=name
+        ) from None
     except (*unreadable, ValueError) as exc:
         raise InputError(f"not a readable image ({exc})", location=name) from None
     with img:
