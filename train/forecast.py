@@ -2,7 +2,7 @@
 
     python -m train.forecast --data data/demo --level genre --horizon 7 --out runs/forecast
     python -m train.forecast --data series.csv --horizon 14 --out runs/forecast
-    python -m train.forecast --data views.csv --horizon 365 --gaps missing --interval 0.8
+    python -m train.forecast --data views.csv --horizon 365 --gaps missing --interval 0.8 --log
     ray job submit --working-dir . -- python -m train.forecast --data /abs/demo --level item
 
 Each task backtests, chooses and forecasts a chunk of series (core:
@@ -52,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     if args.smoke_test or args.max_series:
         series = sorted(series, key=lambda s: -s.values.sum())[: args.max_series or 3]
     config = ForecastConfig(
-        horizon=args.horizon, level=args.interval, yearly=YEARLY_CHOICES[args.yearly]
+        horizon=args.horizon,
+        level=args.interval,
+        yearly=YEARLY_CHOICES[args.yearly],
+        log=args.log,
     )
     init_ray(args.address, args.num_cpus)
     chunks = [series[i : i + args.chunk_size] for i in range(0, len(series), args.chunk_size)]
@@ -100,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         choices=["auto", "on", "off"],
         help="yearly seasonality (auto: daily series with a year of history before each origin)",
+    )
+    parser.add_argument(
+        "--log",
+        action="store_true",
+        help="fit on log(1 + y) (page views, heavy-tailed counts): multiplicative intervals",
     )
     parser.add_argument("--interval", type=float, default=0.9, help="nominal coverage")
     parser.add_argument("--chunk-size", type=int, default=8, help="series per Ray task")

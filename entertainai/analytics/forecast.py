@@ -28,6 +28,9 @@ Every series gets the same treatment (:func:`forecast`):
 observed steps only, the models that need a full grid see each gap filled with the season
 before it, and the scores skip missing actuals.
 
+**Page views** and other positive, heavy-tailed counts: ``ForecastConfig(log=True)`` runs all of
+this on log(1 + y) and maps the forecast back, so intervals are multiplicative.
+
 The forecaster is fitted per request (no registry artifact): a fit is cheap and data-bound.
 """
 
@@ -68,6 +71,10 @@ class ForecastConfig:
     origin_step: int | None = None  # steps between backtest origins (default: horizon)
     level: float = 0.9  # nominal coverage of the prediction interval
     nonnegative: bool = True  # counts: clip forecasts and interval bounds at 0
+    # Fit, backtest and score on log(1 + y), forecasts mapped back: page views and other
+    # positive, heavy-tailed counts, whose errors are multiplicative (a spike of 20x must not
+    # dominate the fit, and an interval should be "x0.6 to x1.7", not "+-5000").
+    log: bool = False
     # Yearly seasonality: None = on for a daily series long enough for it, True = required
     # (a clear error when the series cannot support it), False = off.
     yearly: bool | None = None
@@ -116,6 +123,7 @@ class ForecastResult:
     n_origins: int
     history: Series | None = field(default=None, repr=False)
     yearly: bool = False  # whether yearly seasonality was modelled
+    log: bool = False  # fitted on log(1 + y): the scores are in those units
 
     def score(self, model: str) -> ModelScore:
         return next(s for s in self.scores if s.model == model)
@@ -145,6 +153,7 @@ class ForecastResult:
             "level": self.level,
             "n_origins": self.n_origins,
             "yearly": self.yearly,
+            "log": self.log,
             "scores": [asdict(s) for s in self.scores],
         }
 
@@ -588,6 +597,11 @@ def _check_values(series: Series) -> None:
 def forecast(series: Series, config: ForecastConfig = ForecastConfig()) -> ForecastResult:
     """Backtest every candidate, choose, refit on the whole series and forecast with intervals."""
     _check_values(series)
+    original = series
+    if config.log:
+        if np.nanmin(series.values) < 0:
+            raise InputError(f"series {series.uid!r}: log(1 + y) needs values >= 0")
+        series = Series(series.uid, series.start, series.freq, np.log1p(series.values))
     p = plan(series, config)
     m, y = p.season, series.values
     cuts, forecasts, errors = backtest(series, config, p)
@@ -611,6 +625,10 @@ def forecast(series: Series, config: ForecastConfig = ForecastConfig()) -> Forec
     baseline = seasonal_naive(y, m, config.horizon)
     if config.nonnegative:
         mean, lower, upper = np.maximum(mean, 0), np.maximum(lower, 0), np.maximum(upper, 0)
+    if config.log:
+        # Back to counts. expm1 keeps the order, so the bounds cover what they covered in logs;
+        # the mean becomes a median-like forecast (what absolute error rewards).
+        mean, lower, upper, baseline = (np.expm1(a) for a in (mean, lower, upper, baseline))
     return ForecastResult(
         uid=series.uid,
         freq=series.freq,
@@ -623,8 +641,9 @@ def forecast(series: Series, config: ForecastConfig = ForecastConfig()) -> Forec
         baseline=baseline,
         scores=tuple(sorted(scores, key=lambda s: MODELS.index(s.model))),
         n_origins=len(cuts),
-        history=series,
+        history=original,
         yearly=p.year is not None,
+        log=config.log,
     )
 
 
@@ -659,6 +678,7 @@ def summary(results: list[ForecastResult]) -> dict[str, Any]:
         "naive_mase": float(np.mean([s.mase for s in naive])),
         "naive_coverage": float(np.mean([s.coverage for s in naive])),
         "chosen_models": {m: sum(r.model == m for r in results) for m in MODELS},
+        "log": any(r.log for r in results),  # scores on log(1 + y)
     }
     # Last-year naive, over the series long enough for it (the yearly baseline to beat).
     yearly = [r for r in results if r.yearly]
@@ -683,7 +703,7 @@ def describe(s: dict[str, Any]) -> str:
             f"; {s['n_yearly']} with yearly seasonality: chosen MAE {s['yearly_chosen_mae']:.4g}"
             f" vs last-year naive {s['last_year_naive_mae']:.4g}"
         )
-    return line
+    return line + (" (scores on log(1 + y))" if s.get("log") else "")
 
 
 # How the CLI and the Ray job spell ``ForecastConfig.yearly``.

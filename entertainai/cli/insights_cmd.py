@@ -77,6 +77,11 @@ def register(
         choices=["error", "zero", "interpolate", "missing"],
         help="missing days: refuse, count as 0, interpolate, or leave missing (fitted around)",
     )
+    fc.add_argument(
+        "--log",
+        action="store_true",
+        help="fit on log(1 + y) (page views, heavy-tailed counts): multiplicative intervals",
+    )
     fc.add_argument("--interval", type=float, default=0.9, help="nominal interval coverage")
     fc.add_argument(
         "--yearly",
@@ -158,7 +163,10 @@ def run_forecast(args: argparse.Namespace) -> int:
 
     series = series_from_path(args.series, level=args.level, freq=args.freq, gaps=args.gaps)
     config = ForecastConfig(
-        horizon=args.horizon, level=args.interval, yearly=YEARLY_CHOICES[args.yearly]
+        horizon=args.horizon,
+        level=args.interval,
+        yearly=YEARLY_CHOICES[args.yearly],
+        log=args.log,
     )
     results = []
     for s in tqdm(series, desc="series", unit="series", disable=len(series) < 5):

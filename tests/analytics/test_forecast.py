@@ -3,6 +3,8 @@ intervals, short histories, errors."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -248,3 +250,22 @@ def test_choice_keeps_the_yearly_combination_unless_beaten_at_every_origin():
     del lucky["yearly_combo"]
     lucky["fourier"][2] = 5.0
     assert choose(*scores(lucky)) == "last_year_naive"  # no combination: the lowest mean
+
+
+def test_page_views_are_forecast_in_logs_and_mapped_back():
+    """``log=True`` on raw page views is the log-space forecast mapped back: the same model,
+    and bounds that cover the same days (expm1 keeps the order)."""
+    logs, _ = demo_daily_series(DemoSeriesConfig(kind="realistic", years=3, seed=2))
+    views = Series(logs.uid, logs.start, "D", np.expm1(logs.values))
+    config = ForecastConfig(horizon=60, level=0.8, models=("fourier", *YEARLY_MODELS))
+    in_logs = forecast(logs, config)
+    result = forecast(views, replace(config, log=True))
+    assert result.log and result.model == in_logs.model and result.history is views
+    for a, b in ((result.mean, in_logs.mean), (result.lower, in_logs.lower)):
+        np.testing.assert_allclose(a, np.expm1(b), rtol=1e-9)
+    # Multiplicative: a bound a fixed ratio from the forecast, not a fixed number of views.
+    ratio = result.upper / result.mean
+    assert (ratio > 1.2).all() and result.report()["log"]
+    negative = Series("s", START, "D", np.r_[-1.0, views.values[1:]])
+    with pytest.raises(InputError, match="values >= 0"):
+        forecast(negative, replace(config, log=True))
