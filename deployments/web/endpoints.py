@@ -32,6 +32,7 @@ SIMILAR_K = 12
 FORECAST_HISTORY_DAYS = 90
 FORECAST_HORIZON = 14
 IMAGE_FIELDS = ("num", "seed", "scale")
+GRID_SCALE = 2
 STYLE_FIELDS = ("content", "style", "size", "steps", "seed", "style_weight", "content_weight")
 MELODY_FIELDS = ("primer", "length_steps", "temperature", "top_k", "key", "tempo_bpm", "seed")
 AUDIO_FIELDS = ("seconds", "temperature", "top_k", "seed")
@@ -254,7 +255,9 @@ async def generate_image(
 ) -> dict[str, Any]:
     """A grid of DCGAN samples (seed, count), screened by moderation."""
     payload = {**pick(body, IMAGE_FIELDS), "grid": True, "format": "json"}
-    payload.setdefault("scale", 4)
+    # The API refuses num x scale^2 x 2 (a grid) over its MAX_TILES (256): the studio form's
+    # default 16 images fit at 2x, not 4x.
+    payload.setdefault("scale", GRID_SCALE)
     out = await ctx.json(request, session, "POST", "/v1/generate/image", body=payload)
     moderation = await screen_images(request, ctx, session, [out["grid_base64"]], "generated grid")
     return {
