@@ -20,7 +20,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from entertainai.analytics.text_models import check_texts
+from entertainai.analytics.text_models import validate_texts
 from entertainai.analytics.tfidf_linear import load_vectorizer, save_vectorizer, tfidf_vectorizer
 from entertainai.errors import InputError, NotFoundError
 from entertainai.model import Model, load_arrays, save_arrays
@@ -60,7 +60,7 @@ class TextSimilarity(Model):
     Config = SimilarityConfig
 
     def fit(self, texts: Sequence[str], ids: Sequence[str]) -> Self:
-        texts = check_texts(texts)
+        texts = validate_texts(texts)
         ids = [str(i) for i in ids]
         if len(texts) != len(ids):
             raise InputError(f"{len(texts)} texts but {len(ids)} ids")
@@ -107,8 +107,8 @@ class TextSimilarity(Model):
     def embed(self, texts: Sequence[str]) -> Any:
         self.check_fitted()
         if self.config.method == "encoder":
-            return self.encoder_.encode(check_texts(texts))
-        return self._embed_matrix(self.vectorizer_.transform(check_texts(texts)))
+            return self.encoder_.encode(validate_texts(texts))
+        return self._embed_matrix(self.vectorizer_.transform(validate_texts(texts)))
 
     def _top_k(self, sims: np.ndarray, k: int, exclude: list[int | None]) -> Neighbours:
         if k < 1:

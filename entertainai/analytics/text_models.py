@@ -186,7 +186,12 @@ def tune_class_thresholds(probs: np.ndarray, Y: np.ndarray, rounds: int = 2) -> 
     return thresholds
 
 
-def check_texts(texts: Sequence[str]) -> list[str]:
+def validate_texts(texts: Sequence[str]) -> list[str]:
+    """The texts as a list of strings, or an InputError naming the first bad one.
+
+    (Input validation; not to be confused with ``moderation.text.check_texts``, which
+    moderates texts.)
+    """
     if isinstance(texts, str):
         raise InputError("expected a list of texts, got one string")
     out = []
@@ -253,7 +258,7 @@ class TextClassifier(Model):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self.check_fitted()
-        texts = check_texts(texts)
+        texts = validate_texts(texts)
         if not texts:
             return np.zeros((0, len(self.classes_)), np.float32)
         logits = self._logits(texts) / self.temperature_

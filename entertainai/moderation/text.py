@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from entertainai.analytics.text_models import TextClassifier
-from entertainai.analytics.text_models import check_texts as validate_texts
+from entertainai.analytics.text_models import TextClassifier, validate_texts
 from entertainai.errors import ContentRefused, InputError
 
 # Categories that never flag (e.g. an explicit "clean" or "neutral" class in the label set).
