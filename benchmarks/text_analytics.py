@@ -29,8 +29,8 @@ Protocol: per task and seed, one stratified random 80/20 split; every model trai
 scored on the same 20%. Printed: macro-F1 (mean over seeds, and its spread), accuracy,
 calibration error, fit seconds, and the neural model's macro-F1 as a ratio to each baseline.
 "neural" is the network as ``entertainai train <task> --model neural`` builds it (for
-sentiment it also reads VADER's four scores as inputs); "neural-plain" is the same network without them, shown so the
-share of the gain that comes from the lexicon is visible.
+sentiment it also reads VADER's four scores as inputs); "neural-plain" is the same network
+without them, shown so the share of the gain that comes from the lexicon is visible.
 Wall times are measured on a shared, contended 2-core machine.
 """
 
