@@ -278,7 +278,7 @@ def fourier_features(t: np.ndarray, n: int, m: int, year: float | None, order: i
     """Columns: intercept, linear trend (1 per ``n`` steps), the season's harmonics up to m // 2
     (all of them: the full weekly shape) and ``order`` harmonics of the ``year`` (when given)."""
     columns = [np.ones(len(t)), t / n]
-    periods = [(m, k) for k in range(1, min(m // 2, 10) + 1)]
+    periods: list[tuple[float, int]] = [(m, k) for k in range(1, min(m // 2, 10) + 1)]
     periods += [(year, k) for k in range(1, order + 1)] if year else []
     for period, k in periods:
         angle = 2 * np.pi * k * t / period
@@ -553,13 +553,20 @@ def backtest(
         for model in dict.fromkeys((BASELINE, *config.models))
         if p.year is not None or model not in YEARLY_MODELS
     ]
-    yearly = {"year": p.year, "yearly_order": config.yearly_order}
     forecasts: dict[str, np.ndarray] = {}
     for model in candidates:
         rows = []
         for cut in cuts:
             try:
-                f = predict(model, y[:cut], p.season, horizon, config.seed, **yearly)
+                f = predict(
+                    model,
+                    y[:cut],
+                    p.season,
+                    horizon,
+                    config.seed,
+                    year=p.year,
+                    yearly_order=config.yearly_order,
+                )
             except InputError:
                 break  # too little data for this model at this origin: drop the model
             rows.append(np.maximum(f, 0) if config.nonnegative else f)

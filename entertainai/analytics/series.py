@@ -137,7 +137,7 @@ def _parse_values(column: pa.ChunkedArray, where: str) -> np.ndarray:
     out = np.empty(len(texts), dtype=np.float64)
     for i, value in enumerate(texts):
         try:
-            out[i] = float(value)  # type: ignore[arg-type]
+            out[i] = float(value)
         except (TypeError, ValueError):
             out[i] = np.nan
         if not np.isfinite(out[i]):

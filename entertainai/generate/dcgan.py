@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import numpy as np
 import torch
@@ -175,8 +175,8 @@ class DCGAN(TorchTraining, Model):
         cfg = self.config
         betas = (cfg.beta1, 0.999)
         return GANOptimizers(
-            torch.optim.Adam(module["generator"].parameters(), lr=cfg.lr_g, betas=betas),
-            torch.optim.Adam(module["discriminator"].parameters(), lr=cfg.lr_d, betas=betas),
+            torch.optim.Adam(parts(module)["generator"].parameters(), lr=cfg.lr_g, betas=betas),
+            torch.optim.Adam(parts(module)["discriminator"].parameters(), lr=cfg.lr_d, betas=betas),
         )
 
     def _float_images(self, data: ImageData) -> np.ndarray:
@@ -199,8 +199,8 @@ class DCGAN(TorchTraining, Model):
         """One pass over this rank's shard of the images; mean losses and D's outputs."""
         cfg = self.config
         images = self._float_images(data)
-        generator, discriminator = module["generator"], module["discriminator"]
-        ema = unwrap(module["ema"])
+        generator, discriminator = parts(module)["generator"], parts(module)["discriminator"]
+        ema = unwrap(parts(module)["ema"])
         opt_g, opt_d = optimizer.generator, optimizer.discriminator
         device = module_device(generator)
         mine = shard(len(images), cfg.seed, epoch, world_rank, world_size)
@@ -243,7 +243,7 @@ class DCGAN(TorchTraining, Model):
     def from_module(self, module: nn.Module, data: ImageData) -> Self:
         """Adopt the EMA generator trained elsewhere (e.g. by a Ray TorchTrainer)."""
         self.image_shape_ = tuple(int(v) for v in data.shape)
-        generator = copy.deepcopy(unwrap(unwrap(module)["ema"])).cpu().eval()
+        generator = copy.deepcopy(unwrap(parts(unwrap(module))["ema"])).cpu().eval()
         self.generator_ = generator
         self.fitted_ = True
         return self
@@ -260,7 +260,7 @@ class DCGAN(TorchTraining, Model):
                 callback(int(record["epoch"]), record)
 
         module, self.loss_history_ = train_locally(self, data, callback=report)
-        self._images = None
+        self.__dict__.pop("_images", None)  # the float copy of the training images is not kept
         return self.from_module(module, data)
 
     # ---- sampling ------------------------------------------------------------------------
@@ -337,8 +337,13 @@ def training_images(
 
     data = load_images(source, size=size, channels=channels)
     if limit:
-        data = data.subset(slice(0, limit))
+        data = data.subset(np.arange(min(limit, len(data.images))))
     return data.split(held_out, seed=seed)[0] if held_out else data
+
+
+def parts(module: nn.Module) -> nn.ModuleDict:
+    """The GAN's one module as what it is: generator, discriminator and EMA generator."""
+    return cast(nn.ModuleDict, module)
 
 
 def _dcgan_init(module: nn.Module) -> None:
@@ -356,5 +361,5 @@ def _dcgan_init(module: nn.Module) -> None:
 def _ema_update(ema: nn.Module, source: nn.Module, decay: float) -> None:
     for e, s in zip(ema.parameters(), source.parameters(), strict=True):
         e.lerp_(s.detach(), 1.0 - decay)
-    for e, s in zip(ema.buffers(), source.buffers(), strict=True):
-        e.copy_(s)
+    for eb, sb in zip(ema.buffers(), source.buffers(), strict=True):
+        eb.copy_(sb)

@@ -66,7 +66,9 @@ class NoteEvent:
 
 
 def steps_to_tokens(
-    pitches: Sequence[int], vocab: Vocab, onsets: Sequence[bool] | None = None
+    pitches: Sequence[int] | np.ndarray,
+    vocab: Vocab,
+    onsets: Sequence[bool] | np.ndarray | None = None,
 ) -> np.ndarray:
     """Pitch per step (-1 = rest) -> tokens. Without ``onsets``, a repeated pitch is held."""
     tokens = np.empty(len(pitches), dtype=np.int64)
@@ -83,7 +85,7 @@ def steps_to_tokens(
     return tokens
 
 
-def tokens_to_steps(tokens: Sequence[int], vocab: Vocab) -> np.ndarray:
+def tokens_to_steps(tokens: Sequence[int] | np.ndarray, vocab: Vocab) -> np.ndarray:
     """Tokens -> pitch per step (-1 = rest); a HOLD after a rest stays a rest."""
     steps = np.full(len(tokens), -1, dtype=np.int64)
     current = -1
@@ -287,7 +289,7 @@ def read_midi_melody(
     ticks_per_step = max(1, mid.ticks_per_beat // STEPS_PER_BEAT)
     notes: list[tuple[int, int, int]] = []  # (start_tick, end_tick, pitch)
     for track in mid.tracks:
-        now, open_notes = 0, {}
+        now, open_notes = 0, dict[int, int]()
         for msg in track:
             now += msg.time
             if msg.type not in ("note_on", "note_off") or msg.channel == 9:  # 9: drums

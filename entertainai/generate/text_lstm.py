@@ -183,10 +183,12 @@ class TextLSTM(TextGenerator, Model):
         tf = import_tf()
         callbacks = []
         if on_step is not None:
+            report = on_step  # narrowed for the class body below
+            keras_callback: Any = tf.keras.callbacks.Callback  # TensorFlow is untyped here
 
-            class Progress(tf.keras.callbacks.Callback):
+            class Progress(keras_callback):
                 def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-                    on_step(batch + 1, float((logs or {}).get("loss", float("nan"))))
+                    report(batch + 1, float((logs or {}).get("loss", float("nan"))))
 
             callbacks.append(Progress())
         model = build_keras_model(tokenizer.vocab_size, c)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import numpy as np
 import torch
@@ -121,6 +121,7 @@ class WaveNetModule(nn.Module):
             o = out(g)
             h = h + o[:, : self.residual]
             skip = o[:, self.residual :] if skip is None else skip + o[:, self.residual :]
+        assert skip is not None  # at least one layer (the config refuses none)
         logits = self.head2(F.relu(self.head1(F.relu(skip))))
         return (logits, layers) if return_layers else logits
 
@@ -129,19 +130,23 @@ class _Incremental:
     """The fast-WaveNet recurrence in numpy over a trained module's weights."""
 
     def __init__(self, module: WaveNetModule) -> None:
-        def arr(t: torch.Tensor) -> np.ndarray:
+        def arr(t: torch.Tensor | None) -> np.ndarray:
+            assert t is not None  # every conv here has a bias
             return t.detach().cpu().numpy().astype(np.float32)
+
+        filters = cast(list[nn.Conv1d], list(module.filters))
+        outputs = cast(list[nn.Conv1d], list(module.outputs))
 
         self.embed = arr(module.embed.weight)
         self.c = module.residual
         # Conv1d tap 0 multiplies x[t - d], tap 1 multiplies x[t]: one matrix over [old; new].
         self.w = [
             np.concatenate([arr(f.weight[:, :, 0]), arr(f.weight[:, :, 1])], axis=1)
-            for f in module.filters
+            for f in filters
         ]
-        self.b = [arr(f.bias) for f in module.filters]
-        self.wo = [arr(o.weight[:, :, 0]) for o in module.outputs]
-        self.bo = [arr(o.bias) for o in module.outputs]
+        self.b = [arr(f.bias) for f in filters]
+        self.wo = [arr(o.weight[:, :, 0]) for o in outputs]
+        self.bo = [arr(o.bias) for o in outputs]
         self.h1, self.b1 = arr(module.head1.weight[:, :, 0]), arr(module.head1.bias)
         self.h2, self.b2 = arr(module.head2.weight[:, :, 0]), arr(module.head2.bias)
         self.dilations = module.dilations
@@ -167,6 +172,7 @@ class _Incremental:
             o = self.wo[i] @ g + self.bo[i]
             h = h + o[:c]
             skip = o[c:] if skip is None else skip + o[c:]
+        assert skip is not None
         hidden = np.maximum(self.h1 @ np.maximum(skip, 0.0) + self.b1, 0.0)
         return self.h2 @ hidden + self.b2
 
@@ -349,9 +355,12 @@ class WaveNet(TorchTraining, Model):
         (float samples at the model's rate, or WAV bytes, resampled if needed)."""
         self.check_fitted()
         rate = self.config.sample_rate
-        if (seconds is None) == (num_samples is None):
+        if seconds is not None and num_samples is None:
+            total = int(round(seconds * rate))
+        elif num_samples is not None and seconds is None:
+            total = int(num_samples)
+        else:
             raise InputError("give exactly one of seconds or num_samples")
-        total = int(num_samples) if num_samples is not None else int(round(seconds * rate))
         if not 1 <= total <= MAX_SECONDS * rate:
             raise LimitExceeded(
                 f"length must be 1 sample .. {MAX_SECONDS:g} s, got {total} samples"

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
@@ -53,6 +53,13 @@ def live_rows(events: Sequence[Event]) -> list[tuple[str, str, float, float]]:
     return [
         (e.user_id, e.item_id, e.timestamp, EVENT_WEIGHTS.get(e.event_type, 1.0)) for e in events
     ]
+
+
+@runtime_checkable
+class TakesNewItems(Protocol):
+    """A model that can add catalogue items after fitting (hybrid, content, trending)."""
+
+    def add_items(self, items: pa.Table) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -446,7 +453,7 @@ class RecommendationService:
         ids = [str(i) for i in items.column("item_id").to_pylist()]
         with self._lock:
             model = self.models.model
-            if not hasattr(model, "add_items"):
+            if not isinstance(model, TakesNewItems):
                 raise InputError(
                     f"the serving model ({model.kind}) cannot take new items; serve a hybrid"
                 )
@@ -455,7 +462,8 @@ class RecommendationService:
             self.additions.record(items.replace_schema_metadata(meta))
         with self._lock:
             model = self.models.model
-            model.add_items(items)
+            if isinstance(model, TakesNewItems):  # a swap may have happened since the check
+                model.add_items(items)
             if self.models.trending not in getattr(model, "components_", []):
                 self.models.trending.add_items(items)
             self.new_items.update(ids)
@@ -611,7 +619,7 @@ class RecommendationService:
             row_scores, row_explored = scores[r].tolist(), explored[r].tolist()
             codes = reasons.reason_rows[r] if reasons is not None else [""] * len(idx)
             texts = reasons.text_rows[r] if reasons is not None else [""] * len(idx)
-            row = []
+            row: list[RecommendationItem] = []
             for j, i in enumerate(idx):
                 if i < 0:
                     continue
