@@ -163,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="TorchTrainer workers")
     parser.add_argument("--cpus-per-worker", type=float, default=1.0)
     parser.add_argument("--gpu", action="store_true", help="one GPU per worker")
-    parser.add_argument("--report-every", type=int, default=25, help="epochs between checkpoints")
+    parser.add_argument(
+        "--report-every",
+        type=int,
+        default=None,
+        help="epochs between checkpoints (default 25; 1 with --smoke-test)",
+    )
     parser.add_argument("--max-failures", type=int, default=2)
     parser.add_argument("--storage-path", help="where Ray Train keeps checkpoints")
     parser.add_argument("--seed", type=int, default=0, help="held-out split seed")
@@ -230,7 +235,7 @@ def run(args: argparse.Namespace) -> int:
         features_ref=features_ref,
         registry=registry_root,
         eval_samples=n,
-        report_every=args.report_every,
+        report_every=args.report_every or (1 if args.smoke_test else 25),
     )
     checkpoint, last = torch_runner.fit(
         job,

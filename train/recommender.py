@@ -17,17 +17,23 @@ import argparse
 import functools
 import logging
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import ray
 from ray.train.torch import TorchTrainer
 
 from entertainai.params import parse_params
-from entertainai.recommend.base import Recommender, create
-from entertainai.recommend.evaluation import EvaluationResult, evaluate
-from entertainai.recommend.interactions import InteractionData
-from entertainai.recommend.training import Prepared, TrainSpec, fit_and_evaluate, prepare, register
+from entertainai.recommend.base import create
+from entertainai.recommend.evaluation import EvaluationResult
+from entertainai.recommend.training import (
+    Prepared,
+    SplitMetrics,
+    TrainSpec,
+    fit_and_evaluate,
+    load_interactions,
+    prepare,
+    register,
+)
 from entertainai.registry import Registry, default_root
 from entertainai.torch_utils import TorchJob
 from train import torch_runner
@@ -59,32 +65,6 @@ def train_task(
 
 
 # ---- torch models: the one torch runner ------------------------------------------------
-
-
-@functools.lru_cache(maxsize=2)
-def _prepared(data: str, split: str, validation: str | None) -> Prepared:
-    """Loaded and split once per worker process (the loader and the evaluation share it)."""
-    return prepare(data, split, validation)
-
-
-def load_interactions(
-    data: str, split: str, validation: str | None, final_fit: bool, config: Any = None
-) -> InteractionData:
-    """The split's train part, or (the final fit) every interaction."""
-    prepared = _prepared(data, split, validation)
-    return prepared.full if final_fit else prepared.train
-
-
-@dataclass(frozen=True)
-class SplitMetrics:
-    """Ranking metrics of a fitted recommender on the split's test part (rank 0, per report)."""
-
-    data: str
-    spec: TrainSpec
-
-    def __call__(self, fitted: Recommender, _train: Any) -> dict[str, float]:
-        test = _prepared(self.data, self.spec.split, self.spec.validation).split.test
-        return evaluate(fitted, test, self.spec.k, max_users=self.spec.eval_users).metrics
 
 
 def torch_job(data: str, spec: TrainSpec, *, final_fit: bool = False, every: int = 1) -> TorchJob:

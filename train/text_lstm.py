@@ -157,7 +157,7 @@ def build_trainer(
             "data": data,
             "params": params,
             "report_every": report_every,
-            **fault_injection_from_env(),
+            **fault_injection_from_env("text_lstm"),
         },
         scaling_config=ScalingConfig(
             num_workers=workers, resources_per_worker={"CPU": cpus_per_worker}

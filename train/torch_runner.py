@@ -13,7 +13,8 @@ its data, extra metrics) and its CLI flags; this module does the rest the same w
 
 Reported metrics carry ``resumed_at``: the epoch the last attempt started from (0: never
 restarted). ``ENTERTAINAI_FAIL_ONCE=EPOCH:MARKER`` on the driver makes a worker die once after
-checkpointing that epoch (resilience tests); the marker file records that it happened.
+checkpointing that epoch (resilience tests); the marker file (or, for a directory, the file
+named after the model kind in it) records that it happened.
 """
 
 from __future__ import annotations
@@ -112,12 +113,17 @@ def inject_failure(config: dict[str, Any], epoch: int) -> None:
         raise RuntimeError(f"injected worker failure after epoch {epoch + 1}")
 
 
-def fault_injection_from_env() -> dict[str, Any]:
-    """``ENTERTAINAI_FAIL_ONCE=EPOCH:MARKER`` (read on the driver) as train loop config."""
+def fault_injection_from_env(kind: str) -> dict[str, Any]:
+    """``ENTERTAINAI_FAIL_ONCE=EPOCH:MARKER`` (read on the driver) as train loop config.
+
+    A MARKER that is a directory holds one marker per model kind, so that every job of a
+    multi-job run (``train.capabilities``) fails once, not only the first."""
     value = os.environ.get(FAIL_ONCE_ENV)
     if not value:
         return {}
     epoch, marker = value.split(":", 1)
+    if os.path.isdir(marker):
+        marker = os.path.join(marker, kind)
     return {"fail_once_at": int(epoch), "fail_once_marker": absolute(marker)}
 
 
@@ -142,7 +148,11 @@ def build_trainer(
         )
     return TorchTrainer(
         train_func,
-        train_loop_config={"job": job, **fault_injection_from_env(), **(fault_injection or {})},
+        train_loop_config={
+            "job": job,
+            **fault_injection_from_env(job.kind),
+            **(fault_injection or {}),
+        },
         scaling_config=ScalingConfig(
             num_workers=workers,
             use_gpu=use_gpu,

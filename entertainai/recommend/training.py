@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -100,3 +101,31 @@ def register(
         },
         promote=promote,
     )
+
+
+@functools.lru_cache(maxsize=2)
+def prepared_once(data: str, split: str, validation: str | None) -> Prepared:
+    """Loaded and split once per process: a torch job's data loader and its evaluation share
+    it. It lives here, not in the job module, so that Ray workers unpickle it by reference (a
+    cached function of a ``python -m train.x`` job would be looked up in ``__main__``)."""
+    return prepare(data, split, validation)
+
+
+def load_interactions(
+    data: str, split: str, validation: str | None, final_fit: bool, config: Any = None
+) -> InteractionData:
+    """The split's train part, or (the final fit) every interaction."""
+    prepared = prepared_once(data, split, validation)
+    return prepared.full if final_fit else prepared.train
+
+
+@dataclass(frozen=True)
+class SplitMetrics:
+    """Ranking metrics of a fitted recommender on the split's test part (rank 0, per report)."""
+
+    data: str
+    spec: TrainSpec
+
+    def __call__(self, fitted: Recommender, _train: Any) -> dict[str, float]:
+        test = prepared_once(self.data, self.spec.split, self.spec.validation).split.test
+        return evaluate(fitted, test, self.spec.k, max_users=self.spec.eval_users).metrics

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from entertainai.model import load_model
 from entertainai.registry import Registry
 from train import capabilities
@@ -72,14 +70,3 @@ def test_bad_arguments_fail_before_ray(tmp_path: Path, capsys):
     assert "unknown capabilities ['nope']" in capsys.readouterr().err
     assert capabilities.main(["--data", str(tmp_path / "none")]) == 2
     assert "no such dataset" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-def test_every_capability_at_smoke_size(ray_session, demo_dir: Path, tmp_path: Path, capsys):
-    root = tmp_path / "registry"
-    argv = ["--data", str(demo_dir), "--registry", str(root), "--smoke-test"]
-    assert capabilities.main(argv + ["--storage-path", str(tmp_path / "runs")]) == 0
-    registry = Registry(str(root))
-    for name in capabilities.CAPABILITIES:
-        assert load_model(registry.local_path(f"{name}@production")).kind
-    assert registry.aliases("image_features")["production"] == 1

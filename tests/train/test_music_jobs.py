@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 
 from entertainai.generate import music_data as md
-from entertainai.model import load_model
-from entertainai.registry import Registry
 from train import melody, wavenet
 
 
@@ -25,22 +23,6 @@ def jsb_file(path: Path) -> Path:
     path.write_text(json.dumps(corpus))
     assert md.load_corpus(path, "train", vocab)
     return path
-
-
-def test_melody_trains_data_parallel_and_registers(ray_session, tmp_path: Path, capsys):
-    data = jsb_file(tmp_path / "jsb.json")
-    rc = melody.main([
-        "--data", str(data), "--smoke-test", "--workers", "2", "--cpus-per-worker", "0.5",
-        "--registry", str(tmp_path / "reg"), "--storage-path", str(tmp_path / "runs"),
-        "--alias", "production",
-    ])  # fmt: skip
-    assert rc == 0 and "registered melody_lstm@1" in capsys.readouterr().out
-    registry = Registry(str(tmp_path / "reg"))
-    mv = registry.get("melody_lstm@production")
-    assert mv.kind == "melody_lstm" and mv.metadata["trainer"] == "TorchTrainer"
-    assert 0 < mv.metrics["valid_nll"] < 10 and mv.metrics["epoch"] in (1, 2)
-    model = load_model(registry.local_path("melody_lstm"))
-    assert model(primer="60", length_steps=8, seed=1).midi.startswith(b"MThd")
 
 
 def test_bad_data_and_params_fail_before_ray_with_one_line(tmp_path: Path, capsys):

@@ -74,9 +74,7 @@ def assert_never_recommends_history(model, demo_dir: Path) -> None:
         history.setdefault(str(u), set()).add(str(i))
     users = sorted(history)
     recs = model.recommend(users, k=10)
-    repeats = sum(
-        len({i for i, _ in recs.row(r)} & history[u]) for r, u in enumerate(users)
-    )
+    repeats = sum(len({i for i, _ in recs.row(r)} & history[u]) for r, u in enumerate(users))
     assert repeats == 0
 
 
@@ -87,24 +85,3 @@ def test_bad_arguments_are_clear(tmp_path: Path, demo_dir: Path, capsys):
     )
     assert "unknown recommender 'nope'" in capsys.readouterr().err
     assert recommender.main(["--data", str(tmp_path / "missing"), "--model", "ease"]) == 2
-
-
-def test_worker_failure_resumes_from_last_checkpoint(ray_session, demo_dir: Path, tmp_path: Path):
-    """FailureConfig restarts the worker group; training continues from the epoch-2 checkpoint."""
-    from entertainai.recommend.training import TrainSpec
-
-    spec = TrainSpec("bpr", {"epochs": 4}, eval_users=100)
-    trainer = recommender.torch_trainer(
-        str(demo_dir),
-        spec,
-        cpus_per_worker=0.5,
-        max_failures=1,
-        storage_path=str(tmp_path / "train"),
-        fault_injection={"fail_once_at": 2, "fail_once_marker": str(tmp_path / "failed-once")},
-    )
-    result = trainer.fit()
-    assert (tmp_path / "failed-once").exists()  # the failure really happened
-    assert result.metrics["epoch"] == 4 and result.metrics["resumed_at"] == 2
-    assert result.metrics["ndcg"] > 0
-    with result.checkpoint.as_directory() as directory:
-        assert len(load_model(directory).recommend(["u00000"], k=3).row(0)) == 3

@@ -1,83 +1,117 @@
-"""Every torch Ray Train job resumes from its last checkpoint after a worker failure.
+"""Every Ray Train job resumes from its last checkpoint after a worker failure.
 
-One parametrised test over every Ray Train job in ``train/`` (the torch ones run through
-``train.torch_runner``; ``train.text_lstm`` is tf-keras):
-each runs its own ``main`` at smoke size with ``ENTERTAINAI_FAIL_ONCE=1:MARKER``, so a worker
-raises once right after checkpointing epoch 1; ``FailureConfig`` restarts it, and the retry must
-continue at epoch 1 (``resumed_at``), not 0, and register a model that loads.
+``make run`` trains every capability through ``train.capabilities``. Here that run happens once,
+at smoke size, with ``ENTERTAINAI_FAIL_ONCE=1:DIR``: every Ray Train job's worker (torch jobs
+through ``train.torch_runner``; ``train.text_lstm`` is tf-keras) raises once right after
+checkpointing epoch 1, ``FailureConfig`` restarts it, and the retry must continue at epoch 1
+(``resumed_at``), not 0, and register a model that works. The recommender job is not a
+capability: it runs on its own, with two DDP workers. One run serves both the resume check and
+the check that every capability trains (the slowest part of the suite, so it runs once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from entertainai.model import load_model
-from entertainai.registry import Registry
+from entertainai.registry import ModelVersion, Registry
+from train import capabilities, recommender
 from train.torch_runner import FAIL_ONCE_ENV
 
-CORPUS = "the cat sat on the mat. the dog sat on the log.\n" * 30
+
+@pytest.fixture(scope="module")
+def every_capability(ray_session, demo_dir: Path, tmp_path_factory) -> tuple[Registry, Path]:
+    """One smoke run of every capability in which each Ray Train job fails once."""
+    tmp = tmp_path_factory.mktemp("capabilities")
+    markers = tmp / "failed-once"
+    markers.mkdir()
+    root = tmp / "registry"
+    argv = ["--data", str(demo_dir), "--registry", str(root), "--smoke-test"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(FAIL_ONCE_ENV, f"1:{markers}")
+        assert capabilities.main(argv + ["--storage-path", str(tmp / "runs")]) == 0
+    return Registry(str(root)), markers
 
 
-def _recommender(kind: str) -> Callable[[Path, Path], list[str]]:
-    def argv(tmp: Path, demo: Path) -> list[str]:
-        # --no-refit: one fit (the split run) is enough to see the resume.
-        return ["--data", str(demo), "--model", kind, "--report-every", "1", "--no-refit"]
-
-    return argv
-
-
-def _corpus(tmp: Path, demo: Path) -> list[str]:
-    (tmp / "corpus.txt").write_text(CORPUS)
-    return ["--data", str(tmp / "corpus.txt")]
+def test_every_capability_trains_and_is_promoted(every_capability) -> None:
+    registry, _ = every_capability
+    for name in capabilities.CAPABILITIES:
+        assert load_model(registry.local_path(f"{name}@production")).kind
+    assert registry.aliases("image_features")["production"] == 1
 
 
-JOBS: dict[str, tuple[str, Callable[[Path, Path], list[str]], str, int]] = {
-    # job id: (module, argv, registry name, epochs at smoke size)
-    "bpr": ("recommender", _recommender("bpr"), "bpr", 3),
-    "two_tower": ("recommender", _recommender("two_tower"), "two_tower", 3),
-    "melody": ("melody", lambda tmp, demo: ["--data", "demo"], "melody_lstm", 2),
-    "wavenet": ("wavenet", lambda tmp, demo: ["--data", "demo"], "wavenet", 2),
-    "image_gan": (
-        "image_gan",
-        lambda tmp, demo: ["--limit", "160", "--eval-samples", "32", "--report-every", "1"],
-        "dcgan",
-        2,
-    ),
-    "text_transformer": ("text_transformer", _corpus, "text_transformer", 2),
-    # tf-keras under TensorflowTrainer, not torch; resumes the same way (slow, as its job test).
-    "text_lstm": ("text_lstm", _corpus, "text_lstm", 2),
+def _gan(registry: Registry, mv: ModelVersion, model: Any) -> None:
+    assert registry.get("image_features@production").kind == "image_features"
+    assert mv.metrics["frechet"] >= 0 and 0 <= mv.metrics["classes_present"] <= 10
+    assert mv.metrics["baseline_frechet"] > mv.metrics["real_frechet"]
+    assert not (registry.local_path(mv.ref) / "trainer_state.pt").exists()  # no trainer state
+    assert np.array_equal(model.sample(3, seed=0), model.sample(3, seed=0))
+
+
+def _writes(registry: Registry, mv: ModelVersion, model: Any) -> None:
+    assert len(model("the ", max_new_tokens=10, seed=0).texts[0]) == 10
+
+
+def _composes(registry: Registry, mv: ModelVersion, model: Any) -> None:
+    assert 0 < mv.metrics["valid_nll"] < 10
+    assert model(primer="60", length_steps=8, seed=1).midi.startswith(b"MThd")
+
+
+def _sounds(registry: Registry, mv: ModelVersion, model: Any) -> None:
+    assert len(model(num_samples=64, seed=0).samples) == 64
+
+
+RAY_TRAIN_CAPABILITIES: dict[str, Callable[[Registry, ModelVersion, Any], None]] = {
+    "dcgan": _gan,
+    "text_transformer": _writes,
+    "text_lstm": _writes,
+    "melody_lstm": _composes,
+    "wavenet": _sounds,
 }
-SLOW = {"text_lstm"}
 
 
-@pytest.mark.parametrize(
-    "job", [pytest.param(j, marks=pytest.mark.slow) if j in SLOW else j for j in JOBS]
-)
+def test_the_parametrisation_covers_every_ray_train_capability() -> None:
+    ray_train = {n for n, c in capabilities.CAPABILITIES.items() if c.ray_train}
+    assert ray_train == set(RAY_TRAIN_CAPABILITIES)
+
+
+@pytest.mark.parametrize("name", [*RAY_TRAIN_CAPABILITIES, "bpr"])
 def test_worker_failure_resumes_from_the_last_checkpoint(
-    job: str, ray_session, demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, every_capability, demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import importlib
-
-    module_name, argv, name, epochs = JOBS[job]
-    main = importlib.import_module(f"train.{module_name}").main
-    marker = tmp_path / "failed-once"
-    monkeypatch.setenv(FAIL_ONCE_ENV, f"1:{marker}")
-    registry = tmp_path / "reg"
-    rc = main(
-        argv(tmp_path, demo_dir)
-        + ["--smoke-test", "--max-failures", "1", "--registry", str(registry)]
-        + ["--storage-path", str(tmp_path / "runs")]
+    if name == "bpr":
+        registry, markers = _recommender_job(demo_dir, tmp_path, monkeypatch)
+    else:
+        registry, markers = every_capability
+    assert (markers / name).exists()  # the worker really failed once
+    mv = registry.get(f"{name}@production")
+    assert mv.metadata["trainer"] == (
+        "TensorflowTrainer" if name == "text_lstm" else "TorchTrainer"
     )
-    assert rc == 0
-    assert marker.exists()  # the worker really failed once
-    mv = Registry(str(registry)).get(name)
-    assert mv.metadata["trainer"] == ("TensorflowTrainer" if job == "text_lstm" else "TorchTrainer")
     # The retry restored module, optimiser and epoch: it started at epoch 1, not 0.
     assert mv.metrics["resumed_at"] == 1
-    # The music jobs register their best validation checkpoint, the others their last.
-    best_of = range(1, epochs + 1) if job in ("melody", "wavenet") else [epochs]
-    assert mv.metrics["epoch"] in best_of
-    assert load_model(Registry(str(registry)).local_path(name)).kind == mv.kind
+    model = load_model(registry.local_path(mv.ref))
+    if name == "bpr":
+        assert mv.metrics["epoch"] == 3 and mv.metrics["ndcg"] > 0
+        assert len(model.recommend(["u00000"], k=3).row(0)) == 3
+    else:
+        RAY_TRAIN_CAPABILITIES[name](registry, mv, model)
+
+
+def _recommender_job(
+    demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Registry, Path]:
+    markers = tmp_path / "failed-once"
+    markers.mkdir()
+    monkeypatch.setenv(FAIL_ONCE_ENV, f"1:{markers}")
+    root = tmp_path / "registry"
+    argv = ["--data", str(demo_dir), "--model", "bpr", "--report-every", "1", "--no-refit"]
+    argv += ["--workers", "2", "--cpus-per-worker", "0.5", "--smoke-test"]
+    argv += ["--registry", str(root), "--storage-path", str(tmp_path / "runs")]
+    assert recommender.main(argv) == 0
+    return Registry(str(root)), markers
