@@ -43,6 +43,8 @@ DIRECT_INGRESS_ENV = {
     # balancers to notice; with no balancer in between, 5 s makes Ctrl-C and downscaling quick.
     "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "5",
 }
+PROXY_CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+PROXY_CALLBACK = "deployments.ingress_hints:http_middlewares"
 PATH_ARGS = ("registry", "event_dir", "api_keys_file")
 
 
@@ -233,6 +235,10 @@ def launch(args: argparse.Namespace, *, block: bool) -> int:
     settings, key = ensure_dev_key(settings, Path("runs/serve").resolve())
     address = getattr(args, "address", None) or os.environ.get("RAY_ADDRESS")
     direct = None
+    if not address and not ray.is_initialized():
+        # Serve's proxy strips client hint headers only with this callback in its own
+        # process's environment: a Ray we start ourselves inherits it (see cluster.yaml).
+        os.environ.setdefault(PROXY_CALLBACK_ENV, PROXY_CALLBACK)
     if not address and not getattr(args, "proxy_only", False):
         if not ray.is_initialized():
             # Only a Ray we start ourselves inherits these; a cluster sets them in its own env.

@@ -33,3 +33,5 @@ def test_installs_project_and_keeps_token_auth():
     for cmd in config["head_start_ray_commands"] + config["worker_start_ray_commands"]:
         if "ray start" in cmd:
             assert "RAY_AUTH_MODE=token" in cmd
+            # Serve's proxy strips client hint headers only with the callback in node env.
+            assert "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH=deployments.ingress_hints:" in cmd
