@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from deployments.launch import PROXY_CALLBACK, PROXY_CALLBACK_ENV
+
 HERE = Path(__file__).resolve().parent
 SERVE_CONFIG = HERE.parent / "serve_config.yaml"
 RAYSERVICE = HERE / "rayservice.yaml"
@@ -60,6 +62,8 @@ def _env() -> list[dict[str, Any]]:
         },
         {"name": "RAY_USAGE_STATS_ENABLED", "value": "0"},
         {"name": "ENTERTAINAI_ARTIFACTS", "value": K8S_ARGS["registry"]},
+        # Serve's proxy reads its callback (strip client hint headers) from the pod's env only.
+        {"name": PROXY_CALLBACK_ENV, "value": PROXY_CALLBACK},
     ]
 
 
