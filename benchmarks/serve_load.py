@@ -88,7 +88,7 @@ def child_uvicorn(args: dict[str, object], port: int) -> None:
     from deployments.state import GatewayState
 
     settings = AppArgs(**args)
-    app = create_app(settings.max_body_bytes)
+    app = create_app(settings.max_body_bytes, web_app=settings.web_app)
     app.state.gateway = GatewayState.build(settings)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -247,6 +247,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Gateway replicas for the Serve targets; serve-direct spreads its connections "
         "over their direct-ingress ports, as a layer-4 balancer would",
     )
+    parser.add_argument(
+        "--web",
+        choices=("on", "off", "both"),
+        default="on",
+        help="the web app at / beside the API; 'both' runs every target with and without it "
+        "and prints the hot path's ratio (what the web app costs the API)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
@@ -265,16 +272,19 @@ def main(argv: list[str] | None = None) -> int:
     paths = [f"/v1/users/u{n:05d}/recommendations?{args.query}" for n in range(0, args.users, 7)]
     table: dict[str, list[LoadResult]] = {}
     lags: dict[str, float] = {}
-    for target in args.targets.split(","):
+    webs = {"on": [True], "off": [False], "both": [True, False]}[args.web]
+    runs = [(t, w) for t in args.targets.split(",") for w in webs]
+    for target, web_app in runs:
+        name = target if args.web != "both" else f"{target} web {'on' if web_app else 'off'}"
         port = free_port()
         env = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_worker_niceness": "0"}
         if target == "serve-direct":
             env["RAY_SERVE_THROUGHPUT_OPTIMIZED"] = "1"
             env["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"] = str(DIRECT_PORT)
-        events = root / f"events-{target}"
+        events = root / f"events-{target}-{web_app}"
         proc = start_child(
             "uvicorn" if target == "uvicorn" else "serve",
-            app_args(registry, keys, events, args.cache_ttl),
+            {**app_args(registry, keys, events, args.cache_ttl), "web_app": web_app},
             port,
             env,
             args.gateway_replicas,
@@ -282,13 +292,22 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wait_ready(port)
             ports = direct_ports(args.gateway_replicas) if target == "serve-direct" else [port]
-            table[target] = measure(target, ports, paths, levels, args.seconds)
-            lags[target] = event_lag_ms(ports[0])
+            table[name] = measure(name, ports, paths, levels, args.seconds)
+            lags[name] = event_lag_ms(ports[0])
             if len(ports) > 1:  # through the live feed: taken by one replica, read on another
-                lags[f"{target} across replicas"] = event_lag_ms(ports[0], ports[1], "u00014")
+                lags[f"{name} across replicas"] = event_lag_ms(ports[0], ports[1], "u00014")
         finally:
             stop_child(proc)
     print_summary(table, lags)
+    if args.web == "both":
+        print("\n| target | concurrency | req/s web on | req/s web off | on / off |")
+        print("|---|---|---|---|---|")
+        for target in args.targets.split(","):
+            on, off = table[f"{target} web on"], table[f"{target} web off"]
+            for a, b in zip(on, off, strict=True):
+                print(
+                    f"| {target} | {a.concurrency} | {a.rps:.0f} | {b.rps:.0f} | {a.rps / b.rps:.2f}x |"
+                )
     return 0
 
 

@@ -244,10 +244,12 @@ def create_app(
     *,
     echo_request_id: bool = True,
     unauthenticated: RateLimiter | None = None,
+    web_app: bool = True,
 ) -> FastAPI:
     """The HTTP API. ``echo_request_id=False`` when the server in front already puts the
     request id on every response (Ray Serve does), so the header is not sent twice.
-    ``unauthenticated``: the per-client-address limiter of requests without a valid key."""
+    ``unauthenticated``: the per-client-address limiter of requests without a valid key.
+    ``web_app=False``: the API alone, without the web app at /."""
     app = FastLaneAPI(
         title="EntertainAI",
         version="1",
@@ -282,7 +284,8 @@ def create_app(
         insights,
     ):
         app.include_router(module.router)
-    web.install(app)  # the web app at / and /web/... (deployments/web)
+    if web_app:
+        web.install(app)  # the web app at / and /web/... (deployments/web)
     # Serve names each request's route by scanning the routes in order (~19 us per request
     # behind the four docs routes FastAPI adds first, ~7 us with the API first); no path
     # overlaps, so the order changes nothing else.

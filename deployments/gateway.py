@@ -89,7 +89,7 @@ class Gateway:
         """The replica's own FastAPI app (a module-level app would be frozen at import)."""
         # Serve's own HTTP servers (proxy and direct ingress) echo x-request-id on every
         # response; echoing it here too sent the header twice.
-        app = create_app(self.args.max_body_bytes, echo_request_id=False)
+        app = create_app(self.args.max_body_bytes, echo_request_id=False, web_app=self.args.web_app)
         app.state.gateway = self.state
         return app
 

@@ -40,6 +40,9 @@ class AppArgs(BaseModel):
     # Answer GET /v1/users/{id}/recommendations before FastAPI (deployments/fastlane.py);
     # False sends it the FastAPI way (same answers, ~8x the CPU per request).
     fast_lane: bool = True
+    # The web app at / (deployments/web); False serves the API alone (it costs the API nothing:
+    # benchmarks/serve_load.py --web both measures that).
+    web_app: bool = True
     max_body_bytes: int = 1_000_000
     max_k: int = 200
     explore_every: int | None = None

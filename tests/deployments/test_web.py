@@ -417,3 +417,18 @@ def test_bad_and_expired_viewer_tokens_do_not_sign_in(client: TestClient) -> Non
     time.sleep(max(0.0, expires - time.time()) + 0.05)
     expired = client.post("/web/signin", data={"api_key": token, "user_id": "u00002"})
     assert expired.status_code == 401 and "expired" in expired.text
+
+
+def test_the_api_serves_alone_when_the_web_app_is_off(
+    web_registry: Path, tmp_path: Path, monkeypatch
+):
+    monkeypatch.setenv("ENTERTAINAI_API_KEYS", KEYS_ENV)
+    app = build_app(web_registry, tmp_path / "events", web_app=False)
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as client:
+        key = {"x-api-key": READ_KEY}
+        # No page: without a key the gate refuses / like any unknown path, with one it is 404.
+        assert client.get("/", follow_redirects=False).status_code == 401
+        assert client.get("/", headers=key, follow_redirects=False).status_code == 404
+        assert client.get("/web/signin", headers=key).status_code == 404
+        r = client.get("/v1/users/u00001/recommendations?k=3", headers=key)
+        assert r.status_code == 200 and len(r.json()["items"]) == 3

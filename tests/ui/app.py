@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 from fastapi import FastAPI
 
-from deployments import web
 from deployments.api import create_app
 from deployments.capability import InProcessHandle
 from deployments.settings import AppArgs
@@ -110,9 +109,7 @@ def build_app(registry: Path, event_dir: Path, **overrides: object) -> FastAPI:
         **overrides,
     }
     args = AppArgs(**settings)
-    app = create_app(args.max_body_bytes)
-    if not hasattr(app.state, "web_app"):  # until create_app installs it itself
-        web.install(app)
+    app = create_app(args.max_body_bytes, web_app=args.web_app)
     app.state.gateway = GatewayState.build(args)
     for name, deployment in (
         ("generate_image", ImageGenerator),
