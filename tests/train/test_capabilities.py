@@ -12,21 +12,21 @@ from train import capabilities
 def test_trains_registers_and_promotes(ray_session, demo_dir: Path, tmp_path: Path, capsys):
     root = tmp_path / "registry"
     argv = ["--data", str(demo_dir), "--registry", str(root), "--smoke-test"]
-    argv += ["--only", "melody_lstm,topics", "--storage-path", str(tmp_path / "runs")]
+    # Two jobs without Ray Train (every capability, Ray Train jobs included, trains once in
+    # tests/train/test_resume.py).
+    argv += ["--only", "segments,topics"]
     assert capabilities.main(argv) == 0
     out = capsys.readouterr().out
-    assert "melody_lstm: registered melody_lstm@1 (production) valid_nll=" in out
+    assert "segments: registered segments@1 (production) planted_ari=" in out
     assert "topics: registered topics@1 (production) npmi=" in out
     assert "| **total** | 2 ok, 0 failed |" in out
     registry = Registry(str(root))
-    assert sorted(registry.names()) == ["melody_lstm", "topics"]
-    melody = load_model(registry.local_path("melody_lstm@production"))
-    assert melody(primer="60", length_steps=8, seed=0).midi.startswith(b"MThd")
+    assert sorted(registry.names()) == ["segments", "topics"]
+    assert load_model(registry.local_path("segments@production")).kind == "segments"
     assert load_model(registry.local_path("topics@production")).kind == "topics"
-    assert registry.get("melody_lstm@production").metadata["data"] == "demo"
 
     # A rerun registers new versions and leaves production where it was.
-    assert capabilities.main(argv[:-4] + ["--only", "topics"]) == 0
+    assert capabilities.main(argv[:-2] + ["--only", "topics"]) == 0
     assert registry.aliases("topics")["latest"] == 2
     assert "topics: registered topics@2" in capsys.readouterr().out
 

@@ -31,35 +31,6 @@ def test_cpu_model_trains_as_ray_task(ray_session, demo_dir: Path, tmp_path: Pat
     assert_never_recommends_history(load_model(registry.local_path("ease-x")), demo_dir)
 
 
-def test_torch_model_trains_with_torch_trainer(ray_session, demo_dir: Path, tmp_path: Path):
-    rc = recommender.main(
-        [
-            "--data",
-            str(demo_dir),
-            "--model",
-            "bpr",
-            "--smoke-test",
-            "--workers",
-            "2",
-            "--cpus-per-worker",
-            "0.5",
-            "--registry",
-            str(tmp_path / "reg"),
-            "--storage-path",
-            str(tmp_path / "train"),
-        ]
-    )
-    assert rc == 0
-    registry = Registry(str(tmp_path / "reg"))
-    mv = registry.get("bpr")
-    assert mv.metadata["trainer"] == "TorchTrainer" and mv.metrics["epoch"] == 3
-    model = load_model(registry.local_path("bpr"))  # the registered checkpoint loads and ranks
-    assert len(model.recommend(["u00000", "u00001"], k=5).row(0)) == 5
-    assert "trainer_state.pt" not in mv.metadata["files"]
-    assert mv.metadata["trained_on"].startswith("all interactions")
-    assert_never_recommends_history(model, demo_dir)
-
-
 def assert_never_recommends_history(model, demo_dir: Path) -> None:
     """The registered model knows every interaction: none comes back as a recommendation."""
     from entertainai.data.dataset import Dataset

@@ -5,12 +5,14 @@ at smoke size, with ``ENTERTAINAI_FAIL_ONCE=1:DIR``: every Ray Train job's worke
 through ``train.torch_runner``; ``train.text_lstm`` is tf-keras) raises once right after
 checkpointing epoch 1, ``FailureConfig`` restarts it, and the retry must continue at epoch 1
 (``resumed_at``), not 0, and register a model that works. The recommender job is not a
-capability: it runs on its own, with two DDP workers. One run serves both the resume check and
+capability: it runs on its own, with two DDP workers and its final fit on all interactions. One run serves both the resume check and
 the check that every capability trains (the slowest part of the suite, so it runs once).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import pytest
 
 from entertainai.model import load_model
 from entertainai.registry import ModelVersion, Registry
+from tests.train.test_recommender_job import assert_never_recommends_history
 from train import capabilities, recommender
 from train.torch_runner import FAIL_ONCE_ENV
 
@@ -32,14 +35,20 @@ def every_capability(ray_session, demo_dir: Path, tmp_path_factory) -> tuple[Reg
     markers.mkdir()
     root = tmp / "registry"
     argv = ["--data", str(demo_dir), "--registry", str(root), "--smoke-test"]
-    with pytest.MonkeyPatch.context() as patch:
+    report = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(report):
         patch.setenv(FAIL_ONCE_ENV, f"1:{markers}")
         assert capabilities.main(argv + ["--storage-path", str(tmp / "runs")]) == 0
+    (tmp / "report.md").write_text(report.getvalue())
     return Registry(str(root)), markers
 
 
 def test_every_capability_trains_and_is_promoted(every_capability) -> None:
-    registry, _ = every_capability
+    registry, markers = every_capability
+    report = (markers.parent / "report.md").read_text()
+    assert "melody_lstm: registered melody_lstm@1 (production) valid_nll=" in report
+    assert f"| **total** | {len(capabilities.CAPABILITIES)} ok, 0 failed |" in report
+    assert registry.get("melody_lstm@production").metadata["data"] == "demo"
     for name in capabilities.CAPABILITIES:
         assert load_model(registry.local_path(f"{name}@production")).kind
     assert registry.aliases("image_features")["production"] == 1
@@ -96,9 +105,12 @@ def test_worker_failure_resumes_from_the_last_checkpoint(
     # The retry restored module, optimiser and epoch: it started at epoch 1, not 0.
     assert mv.metrics["resumed_at"] == 1
     model = load_model(registry.local_path(mv.ref))
-    if name == "bpr":
+    if name == "bpr":  # metrics of the split run; the registered model is the refit on all data
         assert mv.metrics["epoch"] == 3 and mv.metrics["ndcg"] > 0
-        assert len(model.recommend(["u00000"], k=3).row(0)) == 3
+        assert len(model.recommend(["u00000", "u00001"], k=5).row(0)) == 5
+        assert "trainer_state.pt" not in mv.metadata["files"]
+        assert mv.metadata["trained_on"].startswith("all interactions")
+        assert_never_recommends_history(model, demo_dir)
     else:
         RAY_TRAIN_CAPABILITIES[name](registry, mv, model)
 
@@ -110,7 +122,7 @@ def _recommender_job(
     markers.mkdir()
     monkeypatch.setenv(FAIL_ONCE_ENV, f"1:{markers}")
     root = tmp_path / "registry"
-    argv = ["--data", str(demo_dir), "--model", "bpr", "--report-every", "1", "--no-refit"]
+    argv = ["--data", str(demo_dir), "--model", "bpr", "--report-every", "1"]
     argv += ["--workers", "2", "--cpus-per-worker", "0.5", "--smoke-test"]
     argv += ["--registry", str(root), "--storage-path", str(tmp_path / "runs")]
     assert recommender.main(argv) == 0
