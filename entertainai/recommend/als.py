@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from entertainai.errors import InputError
-from entertainai.recommend.base import Recommender
+from entertainai.recommend.base import Recommender, zeroed_rows
 from entertainai.recommend.interactions import InteractionData
 
 log = logging.getLogger(__name__)
@@ -155,6 +155,10 @@ class ALS(Recommender[ALSConfig]):
                 "als iteration %d/%d loss %.4f", it + 1, cfg.iterations, self.loss_history_[-1]
             )
         self.user_factors_, self.item_factors_ = x, y
+
+    def _forget_rows(self, rows: np.ndarray) -> None:
+        # The erased users' learned vectors go too, not only their ids and history.
+        self.user_factors_ = zeroed_rows(self.user_factors_, rows)
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T

@@ -320,3 +320,11 @@ def recommender_class(kind: str) -> type[Recommender[Any]]:
 def create(kind: str, **params: Any) -> Recommender[Any]:
     """A new, unfitted recommender of ``kind`` with hyperparameters ``params``."""
     return recommender_class(kind).from_params(**params)
+
+
+def zeroed_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` with ``rows`` zeroed: what an erased user's learned vector becomes
+    (a copy, because loaded arrays may be read-only or shared with a sibling model)."""
+    out = array.copy()
+    out[rows] = 0
+    return out

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from entertainai.errors import InputError
-from entertainai.recommend.base import Recommender
+from entertainai.recommend.base import Recommender, zeroed_rows
 from entertainai.recommend.interactions import InteractionData
 from entertainai.torch_utils import (
     TorchTraining,
@@ -197,6 +197,10 @@ class BPR(TorchTraining, Recommender):
         module, history = train_locally(self, data)
         self.loss_history_ = [record["loss"] for record in history]
         self._adopt(module)
+
+    def _forget_rows(self, rows: np.ndarray) -> None:
+        # The erased users' learned vectors go too, not only their ids and history.
+        self.user_factors_ = zeroed_rows(self.user_factors_, rows)
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T + self.item_bias_[None, :]

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from entertainai.errors import ArtifactError, InputError
-from entertainai.recommend.base import Recommender
+from entertainai.recommend.base import Recommender, zeroed_rows
 from entertainai.recommend.catalogue import Catalogue
 from entertainai.recommend.interactions import InteractionData
 from entertainai.torch_utils import (
@@ -397,6 +397,10 @@ class TwoTower(TorchTraining, Recommender):
         self.loss_history_ = [record["loss"] for record in history]
         self._tables = None  # free the (possibly GPU) training tables
         self._adopt(module, data)
+
+    def _forget_rows(self, rows: np.ndarray) -> None:
+        # The erased users' learned vectors go too, not only their ids and history.
+        self.user_vectors_ = zeroed_rows(self.user_vectors_, rows)
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_vectors_[users] @ self.item_vectors_.T

@@ -27,7 +27,19 @@ from entertainai.serving.forget import erase_from_dataset
 from entertainai.serving.forget import main as forget_main
 from tests.recommend.conftest import make_tables
 
-KINDS = ("popularity", "ease", "item_knn", "content", "trending", "hybrid")
+KINDS = (
+    "popularity",
+    "ease",
+    "item_knn",
+    "als",
+    "bpr",
+    "two_tower",
+    "content",
+    "trending",
+    "hybrid",
+)
+FACTORS = {"als": "user_factors_", "bpr": "user_factors_", "two_tower": "user_vectors_"}
+TINY = {"bpr": {"epochs": 2}, "two_tower": {"epochs": 1}, "als": {"iterations": 2}}
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +54,13 @@ def reasons(model, user: str) -> set[str]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_forgotten_user_is_unknown_and_stays_so_after_save_and_load(kind, data, tmp_path):
-    model = create(kind).fit(data)
+    model = create(kind, **TINY.get(kind, {})).fit(data)
     before = model.recommend(["u3"], k=5)
+    row = model.user_indices(["u3"])[0]
     assert model.forget_users(["u3", "not-a-user"]) == 1
+    if kind in FACTORS:  # the learned vector goes with the id and the history
+        assert not np.any(getattr(model, FACTORS[kind])[row])
+        assert np.any(getattr(model, FACTORS[kind])[model.user_indices(["u4"])[0]])
     assert model.user_indices(["u3"])[0] == -1 and "u3" not in model.user_ids_.tolist()
     cold = model.recommend(["someone-new"], k=5)
     assert model.recommend(["u3"], k=5).row(0) == cold.row(0)  # a cold-start list
