@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from entertainai.analytics.encoder import DEFAULT_ENCODER, check_recorded, load_encoder
-from entertainai.analytics.tfidf_linear import TfidfConfig, TfidfLinear
+from entertainai.analytics.tfidf_linear import TfidfClassifier, TfidfConfig
 
 ENCODER_FILE = "encoder.json"
 
@@ -34,7 +34,7 @@ class EncoderTextConfig(TfidfConfig):
     tfidf: bool = True  # False: the embedding alone
 
 
-class EncoderText(TfidfLinear):
+class EncoderText(TfidfClassifier[EncoderTextConfig]):
     """Logistic regression over TF-IDF n-grams and a pretrained encoder's sentence embedding."""
 
     kind = "encoder_text"

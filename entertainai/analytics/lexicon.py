@@ -46,7 +46,7 @@ def lexicon_scores(texts: Sequence[str]) -> np.ndarray:
     ).reshape(len(texts), 4)
 
 
-class LexiconSentiment(TextClassifier):
+class LexiconSentiment(TextClassifier[LexiconConfig]):
     """VADER compound score as sentiment probabilities: a zero-training fallback.
 
     Logits ``k·[-c, t, c]`` make the argmax VADER's rule (negative below -t, positive above t)

@@ -66,7 +66,7 @@ def keras_modules(threads: int = 2) -> tuple[Any, Any]:
     return tf, tf_keras
 
 
-class NeuralText(TextClassifier):
+class NeuralText(TextClassifier[NeuralConfig]):
     """Embedding + parallel convolutions with max pooling (+ a wide n-gram branch), tf-keras."""
 
     kind = "neural_text"

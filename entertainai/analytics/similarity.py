@@ -53,7 +53,7 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-class TextSimilarity(Model):
+class TextSimilarity(Model[SimilarityConfig]):
     """Fit on a corpus of (id, text); query with texts or find documents similar to an id."""
 
     kind = "text_similarity"

@@ -29,7 +29,7 @@ from entertainai.analytics.text_data import LabelledTexts
 from entertainai.analytics.text_metrics import macro_f1
 from entertainai.classifier import decide, label_names
 from entertainai.errors import InputError
-from entertainai.model import Model
+from entertainai.model import ConfigT, Model
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def validate_texts(texts: Sequence[str]) -> list[str]:
 # ---- the base class ------------------------------------------------------------------------
 
 
-class TextClassifier(Model):
+class TextClassifier(Model[ConfigT]):
     """Fit on labelled texts, predict calibrated per-class probabilities."""
 
     calibrated: ClassVar[bool] = True  # fit a temperature (and thresholds) on validation

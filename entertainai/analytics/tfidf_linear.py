@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -139,11 +139,12 @@ def fit_linear(
     return coef, intercept
 
 
-class TfidfLinear(TextClassifier):
-    """TF-IDF word (and character) n-grams and logistic regression."""
+TfidfConfigT = TypeVar("TfidfConfigT", bound=TfidfConfig)
 
-    kind = "tfidf_linear"
-    Config = TfidfConfig
+
+class TfidfClassifier(TextClassifier[TfidfConfigT]):
+    """TF-IDF word (and character) n-grams and logistic regression, over any config that
+    extends ``TfidfConfig`` (generic, so EncoderText keeps its own config's type)."""
 
     def _fit_features(self, texts: list[str]) -> Any:
         """Fit the vectorizers on the training texts; their feature matrix."""
@@ -225,3 +226,10 @@ class TfidfLinear(TextClassifier):
         self.coef_, self.intercept_ = arrays["coef"], arrays["intercept"]
         if self.coef_.shape != (len(self.classes_), self._n_features()):
             raise ValueError(f"coefficients of shape {self.coef_.shape} do not fit the vocabulary")
+
+
+class TfidfLinear(TfidfClassifier[TfidfConfig]):
+    """TF-IDF word (and character) n-grams and logistic regression."""
+
+    kind = "tfidf_linear"
+    Config = TfidfConfig

@@ -149,7 +149,7 @@ class Discriminator(nn.Module):
         return self.body(x).squeeze(1)
 
 
-class DCGAN(TorchTraining, Model):
+class DCGAN(TorchTraining, Model[DCGANConfig]):
     kind = "dcgan"
     Config = DCGANConfig
     config: DCGANConfig

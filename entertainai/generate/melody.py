@@ -145,7 +145,7 @@ def _batch(
     return tuple(out)
 
 
-class MelodyGenerator(TorchTraining, Model):
+class MelodyGenerator(TorchTraining, Model[MelodyConfig]):
     kind = "melody_lstm"
     validation_metric = "valid_nll"  # nats per 16th-note step
     Config = MelodyConfig

@@ -157,7 +157,7 @@ class _LSTMStepper:
         return logits
 
 
-class TextLSTM(TextGenerator, Model):
+class TextLSTM(TextGenerator, Model[TextLSTMConfig]):
     """Character LSTM; ``fit(text)`` in Keras, ``model(prompt, ...)`` in numpy."""
 
     kind = "text_lstm"

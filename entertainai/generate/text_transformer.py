@@ -292,7 +292,7 @@ class _GPTStepper:
         return self._logits()
 
 
-class TextTransformer(TorchTraining, TextGenerator, Model):
+class TextTransformer(TorchTraining, TextGenerator, Model[TextTransformerConfig]):
     """Character-level GPT; ``fit(text)`` then ``model(prompt, ...)`` or ``model.stream(...)``."""
 
     kind = "text_transformer"

@@ -177,7 +177,7 @@ class _Incremental:
         return self.h2 @ hidden + self.b2
 
 
-class WaveNet(TorchTraining, Model):
+class WaveNet(TorchTraining, Model[WaveNetConfig]):
     kind = "wavenet"
     validation_metric = "valid_bits"  # bits per sample
     Config = WaveNetConfig

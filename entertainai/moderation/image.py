@@ -83,7 +83,7 @@ def load_image_folder(
     return np.stack(images), np.asarray(labels, np.int64), classes
 
 
-class ImageClassifier(Model):
+class ImageClassifier(Model[ImageConfig]):
     """Conv → pool blocks, global average pooling and a softmax over the folder classes."""
 
     kind = "image_classifier"

@@ -116,7 +116,7 @@ def negative_cdf(matrix: sp.csr_matrix, power: float) -> np.ndarray | None:
     return np.cumsum(weights) / weights.sum()
 
 
-class BPR(TorchTraining, Recommender):
+class BPR(TorchTraining, Recommender[BPRConfig]):
     kind = "bpr"
     Config = BPRConfig
     config: BPRConfig

@@ -42,7 +42,7 @@ class ContentConfig:
     encoder: str = "all-MiniLM-L6-v2"
 
 
-class Content(Recommender):
+class Content(Recommender[ContentConfig]):
     """score(u, i) = cosine(profile(u), x_i), profile(u) = sum_j w_uj x_j (rating, else count)."""
 
     kind = "content"

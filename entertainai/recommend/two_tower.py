@@ -222,7 +222,7 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return (x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)).astype(np.float32)
 
 
-class TwoTower(TorchTraining, Recommender):
+class TwoTower(TorchTraining, Recommender[TwoTowerConfig]):
     """score(u, i) = cos(user tower(u), item tower(i))."""
 
     kind = "two_tower"

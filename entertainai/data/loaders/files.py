@@ -28,8 +28,6 @@ BLOCK_SIZE = 1 << 24  # 16 MiB of text per batch: ~700k ratings, few Parquet par
 PARQUET_BATCH_ROWS = 1 << 20
 
 
-
-
 # --------------------------------------------------------------------------- reading files
 
 
@@ -255,5 +253,3 @@ def require_columns(file_name: str, have: list[str], wanted: list[str]) -> None:
             raise InputError(
                 f"no column {column!r}; the file has columns {have}", location=file_name
             )
-
-

@@ -24,13 +24,11 @@ logger = logging.getLogger(__name__)
 TIMESTAMP_UNITS = {"s": 1000, "ms": 1}  # multiplier to milliseconds
 
 
-
 _INT_RE = r"^[+-]?\d{1,18}$"  # 18 digits always fit in int64
 _FLOAT_RE = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _TS = pa.timestamp("ms", tz="UTC")
 _MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-
 
 
 # --------------------------------------------------------------------------- row validation
@@ -285,5 +283,3 @@ def distinct(parts: list[pa.Array]) -> pa.Array:
     if not parts:
         return pa.array([], pa.string())
     return pc.unique(pa.chunked_array(parts, pa.string())).sort()
-
-

@@ -37,9 +37,6 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-
-
-
 # --------------------------------------------------------------------------- generic logs
 
 
