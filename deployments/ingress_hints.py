@@ -21,6 +21,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deployments import hot_routes
 
+# How Serve's HTTP servers find this module: the proxy reads it from its node's environment
+# (cluster.yaml, KubeRay pods, the Ray `entertainai serve` starts), direct ingress also from
+# the Gateway's runtime_env.
+PROXY_CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+PROXY_CALLBACK = "deployments.ingress_hints:http_middlewares"
+
 HINTS = [(b"x-request-disconnect-disabled", b"?1"), (b"x-request-timeout-seconds", b"0")]
 HINT_NAMES = frozenset(name for name, _ in HINTS)  # ASGI servers lower-case header names
 

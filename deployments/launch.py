@@ -25,6 +25,7 @@ import yaml
 from ray import serve
 
 from deployments.app import build_graph
+from deployments.ingress_hints import PROXY_CALLBACK, PROXY_CALLBACK_ENV
 from deployments.settings import AppArgs
 from entertainai.errors import EntertainAIError
 from entertainai.serving.security import ENV_VAR, new_key_entry
@@ -43,8 +44,6 @@ DIRECT_INGRESS_ENV = {
     # balancers to notice; with no balancer in between, 5 s makes Ctrl-C and downscaling quick.
     "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "5",
 }
-PROXY_CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
-PROXY_CALLBACK = "deployments.ingress_hints:http_middlewares"
 PATH_ARGS = ("registry", "event_dir", "api_keys_file")
 
 

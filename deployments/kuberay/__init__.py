@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from deployments.launch import PROXY_CALLBACK, PROXY_CALLBACK_ENV
+from deployments.ingress_hints import PROXY_CALLBACK, PROXY_CALLBACK_ENV
 
 HERE = Path(__file__).resolve().parent
 SERVE_CONFIG = HERE.parent / "serve_config.yaml"
