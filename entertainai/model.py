@@ -54,6 +54,7 @@ MODEL_KINDS: dict[str, str] = {
     "tfidf_linear": "entertainai.analytics.tfidf_linear:TfidfLinear",
     "neural_text": "entertainai.analytics.neural_text:NeuralText",
     "encoder_text": "entertainai.analytics.encoder_text:EncoderText",
+    "ensemble_text": "entertainai.analytics.ensemble_text:EnsembleText",
     "text_similarity": "entertainai.analytics.similarity:TextSimilarity",
     # moderation (entertainai/moderation/)
     "image_classifier": "entertainai.moderation.image:ImageClassifier",

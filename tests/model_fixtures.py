@@ -269,6 +269,12 @@ FIXTURES: dict[str, ModelFixture] = {
         unavailable=_encoder_missing,
         slow=True,  # loading the pretrained encoder: about 8 s per fit, 30 s in all
     ),
+    "ensemble_text": ModelFixture(
+        {"char_ngram_max": 4, "calibration_folds": 3, "class_thresholds": True},
+        lambda m, d: m.fit(sentiment_texts(d)),
+        _texts,
+        slow=True,  # four fits, and the encoder head when the extra is installed
+    ),
     "text_similarity": ModelFixture(
         {"method": "lsa", "dim": 8},
         lambda m, d: m.fit(demo_descriptions(d)[1], demo_descriptions(d)[0]),

@@ -18,7 +18,7 @@ import importlib.util
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,12 +93,18 @@ def verify_weights(directory: Path, name: str = DEFAULT_ENCODER) -> str:
 
 @dataclass
 class SentenceEncoder:
-    """A loaded, verified encoder: ``encode(texts)`` -> (n, dim) unit-length float32 rows."""
+    """A loaded, verified encoder: ``encode(texts)`` -> (n, dim) unit-length float32 rows.
+
+    Rows of recent texts are kept (up to ``memo_size``, then the memo starts over): a
+    cross-fitted classifier encodes each training text once, not once per fold.
+    """
 
     name: str
     sha256: str
     model: Any
     batch_size: int = 128
+    memo_size: int = 50_000
+    _memo: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def dim(self) -> int:
@@ -107,14 +113,22 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dim), np.float32)
-        out = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(out, np.float32)
+        known = {t: self._memo[t] for t in texts if t in self._memo}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            rows = self.model.encode(
+                missing,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            known.update(zip(missing, np.asarray(rows, np.float32), strict=True))
+            if len(self._memo) + len(missing) > self.memo_size:
+                self._memo.clear()
+            if len(missing) <= self.memo_size:
+                self._memo.update((t, known[t]) for t in missing)
+        return np.stack([known[t] for t in texts])
 
 
 _LOADED: dict[tuple[str, str], SentenceEncoder] = {}

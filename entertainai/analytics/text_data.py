@@ -68,6 +68,22 @@ class LabelledTexts:
             train.extend(rows[n_test:].tolist())
         return self.subset(np.sort(np.array(train, int))), self.subset(np.sort(np.array(test, int)))
 
+    def folds(self, k: int, seed: int) -> list[np.ndarray]:
+        """``k`` seeded disjoint row sets covering every row, stratified by first label (each
+        label's rows are dealt round-robin, so every fold gets its share of a rare one)."""
+        if k < 2 or k > len(self):
+            raise InputError(f"need 2 <= folds <= {len(self)} rows, got {k}")
+        rng = np.random.default_rng(seed)
+        keys = np.array([row[0] if row else "" for row in self.labels])
+        fold_of = np.empty(len(self), int)
+        dealt = 0
+        for key in sorted(set(keys.tolist())):
+            rows = np.flatnonzero(keys == key)
+            rng.shuffle(rows)
+            fold_of[rows] = (dealt + np.arange(len(rows))) % k
+            dealt += len(rows)
+        return [np.flatnonzero(fold_of == f) for f in range(k)]
+
 
 def read_table(path: str | os.PathLike[str]) -> tuple[pa.Table, int]:
     """A CSV or Parquet file as a table, and the line offset of row 0 (CSV header = line 1)."""

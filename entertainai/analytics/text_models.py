@@ -226,35 +226,63 @@ class TextClassifier(Model[ConfigT]):
         return self.classes_
 
     def fit(self, data: LabelledTexts) -> Self:
-        """Fit on ``data`` minus a seeded validation split, then calibrate on that split."""
+        """Fit on ``data`` minus a seeded validation split, then calibrate on that split.
+
+        With ``calibration_folds`` > 1 in the config, calibrate instead on out-of-fold
+        predictions over every row (k models, each fit on the other folds), then fit once on
+        all rows: thresholds for a rare class come from all of its examples, not 15% of them.
+        """
         if len(data) < 2:
             raise InputError(f"need at least two labelled texts, got {len(data)}")
         self.classes_ = data.classes
         self.multi_label_ = data.multi_label
         if not self.multi_label_ and len(self.classes_) < 2:
             raise InputError(f"need at least two classes, got {list(self.classes_)}")
+        seed = int(getattr(self.config, "seed", 0))
+        folds = int(getattr(self.config, "calibration_folds", 0))
+        if self.calibrated and folds > 1 and len(data) >= 5 * folds:
+            return self._fit_cross(data, folds, seed)
         fraction = float(getattr(self.config, "validation_fraction", 0.0))
         if self.calibrated and fraction > 0 and len(data) >= 10:
-            train, val = data.split(fraction, int(getattr(self.config, "seed", 0)))
+            train, val = data.split(fraction, seed)
         else:
             train, val = data, data.subset(np.zeros(0, int))
         Y_train = indicator_matrix(train.labels, self.classes_)
         Y_val = indicator_matrix(val.labels, self.classes_)
         self._fit(train.texts, Y_train, val.texts, Y_val)
-        self.temperature_ = 1.0
-        self.thresholds_ = np.full(len(self.classes_), 0.5)
-        if self.calibrated and len(val):
-            logits = self._logits(val.texts)
-            self.temperature_ = fit_temperature(logits, Y_val, self.multi_label_)
-            probs = activate(logits / self.temperature_, self.multi_label_)
-            if self.multi_label_:
-                self.thresholds_ = tune_thresholds(probs, Y_val)
-            elif getattr(self.config, "class_thresholds", False):
-                self.thresholds_ = tune_class_thresholds(probs, Y_val)
-            decided = decide(probs, self.thresholds_, self.multi_label_)
-            self.validation_macro_f1_ = macro_f1(Y_val, decided)
+        self._calibrate(self._logits(val.texts) if len(val) else None, Y_val)
         self.fitted_ = True
         return self
+
+    def _fit_cross(self, data: LabelledTexts, k: int, seed: int) -> Self:
+        Y = indicator_matrix(data.labels, self.classes_)
+        logits = np.zeros(Y.shape, np.float64)
+        for rows in data.folds(k, seed):
+            rest = np.setdiff1d(np.arange(len(data)), rows)
+            part = type(self)(self.config)
+            part.classes_, part.multi_label_ = self.classes_, self.multi_label_
+            held = data.subset(rows)
+            part._fit(data.subset(rest).texts, Y[rest], held.texts, Y[rows])
+            logits[rows] = part._logits(held.texts)
+        self._fit(data.texts, Y, [], Y[:0])
+        self._calibrate(logits, Y)
+        self.fitted_ = True
+        return self
+
+    def _calibrate(self, logits: np.ndarray | None, Y_val: np.ndarray) -> None:
+        """Temperature and thresholds from held-out logits (none: identity and 0.5)."""
+        self.temperature_ = 1.0
+        self.thresholds_ = np.full(len(self.classes_), 0.5)
+        if logits is None or not self.calibrated:
+            return
+        self.temperature_ = fit_temperature(logits, Y_val, self.multi_label_)
+        probs = activate(logits / self.temperature_, self.multi_label_)
+        if self.multi_label_:
+            self.thresholds_ = tune_thresholds(probs, Y_val)
+        elif getattr(self.config, "class_thresholds", False):
+            self.thresholds_ = tune_class_thresholds(probs, Y_val)
+        decided = decide(probs, self.thresholds_, self.multi_label_)
+        self.validation_macro_f1_ = macro_f1(Y_val, decided)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self.check_fitted()

@@ -41,7 +41,13 @@ class TfidfConfig:
     class_weight: str = "balanced"  # or "none"
     # Single-label: tune one decision threshold per class on validation for macro-F1.
     class_thresholds: bool = False
+    # Naive-Bayes feature weighting (NBSVM, Wang & Manning 2012): one binary model per class
+    # over the features scaled by their log-count ratio for that class vs the rest.
+    nb_weighting: bool = False
     validation_fraction: float = 0.15
+    # > 1: calibrate and tune thresholds on out-of-fold predictions of this many folds over
+    # all training rows, then fit on all of them (instead of holding validation_fraction out).
+    calibration_folds: int = 0
     seed: int = 0
 
 
@@ -103,11 +109,28 @@ def load_vectorizer(
     )
 
 
+def nb_ratios(X: Any, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Naive-Bayes log-count ratios of each feature for the rows where ``y`` vs the rest:
+    log of (its share of the present-features mass in one group / in the other), smoothed."""
+    present = (X > 0).astype(np.float32)
+    p = np.asarray(present[y].sum(axis=0)).ravel() + alpha
+    q = np.asarray(present[~y].sum(axis=0)).ravel() + alpha
+    return np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)
+
+
 def fit_linear(
-    X: Any, Y: np.ndarray, multi_label: bool, C: float, class_weight: str
+    X: Any,
+    Y: np.ndarray,
+    multi_label: bool,
+    C: float,
+    class_weight: str,
+    *,
+    nb_weighting: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(coef (classes, features), intercept (classes,)) of logistic regression on ``X``:
-    softmax over the classes, or one binary model per label when multi-label."""
+    softmax over the classes, or one binary model per label when multi-label or NB-weighted
+    (whose per-class feature scaling folds into that class's weights: ``X·diag(r)·w = X·(r∘w)``)."""
+    from scipy.sparse import diags
     from sklearn.linear_model import LogisticRegression
 
     if class_weight not in ("balanced", "none"):
@@ -116,15 +139,20 @@ def fit_linear(
     n_features, n_classes = X.shape[1], Y.shape[1]
     coef = np.zeros((n_classes, n_features), np.float32)
     intercept = np.zeros(n_classes, np.float32)
-    if multi_label:
+    if multi_label or nb_weighting:
         for j in range(n_classes):
-            y = Y[:, j]
+            y = Y[:, j].astype(bool)
             if y.min() == y.max():  # a label always or never present: a constant
                 intercept[j] = 8.0 if y[0] else -8.0
                 continue
+            ratios = nb_ratios(X, y) if nb_weighting else None
+            features = X @ diags(ratios) if ratios is not None else X
             lr = LogisticRegression(C=C, class_weight=weight, max_iter=2000)
-            lr.fit(X, y)
-            coef[j], intercept[j] = lr.coef_[0], lr.intercept_[0]
+            lr.fit(features, y)
+            coef[j] = lr.coef_[0] * ratios if ratios is not None else lr.coef_[0]
+            intercept[j] = lr.intercept_[0]
+        if not multi_label:  # one-vs-rest margins under a softmax: absent classes never win
+            intercept[Y.sum(axis=0) == 0] = -30.0
         return coef, intercept
     y = Y.argmax(axis=1)
     lr = LogisticRegression(C=C, class_weight=weight, max_iter=2000)
@@ -191,7 +219,9 @@ class TfidfClassifier(TextClassifier[TfidfConfigT]):
         if c.class_weight not in ("balanced", "none"):
             raise InputError(f"class_weight must be 'balanced' or 'none', got {c.class_weight!r}")
         X = self._fit_features(texts)
-        self.coef_, self.intercept_ = fit_linear(X, Y, self.multi_label_, c.C, c.class_weight)
+        self.coef_, self.intercept_ = fit_linear(
+            X, Y, self.multi_label_, c.C, c.class_weight, nb_weighting=c.nb_weighting
+        )
 
     def _logits(self, texts: list[str]) -> np.ndarray:
         X = self._features(texts)

@@ -37,13 +37,16 @@ def add_train_task(train: argparse._SubParsersAction, task: str) -> None:
         "a list column or a boolean column",
     )
     p.add_argument("--delimiter", default="|", help="separator of multi-label values")
-    choices = ["auto", "tfidf", "neural", "encoder"] + (["lexicon"] if task == "sentiment" else [])
+    choices = ["auto", "tfidf", "ensemble", "neural", "encoder"] + (
+        ["lexicon"] if task == "sentiment" else []
+    )
     p.add_argument(
         "--model",
         choices=choices,
         default="auto",
-        help="model family; auto (default): the best on validation of tfidf and, when the "
-        "encoder extra is installed, encoder (pretrained MiniLM embeddings + TF-IDF)",
+        help="model family; auto (default): the better on out-of-fold validation of tfidf "
+        "and ensemble (TF-IDF, NB-weighted TF-IDF and, when the encoder extra is installed, "
+        "MiniLM embeddings; the mean of their logits)",
     )
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--name", help=f"registry name (default {task!r})")
