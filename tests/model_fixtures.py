@@ -270,7 +270,7 @@ FIXTURES: dict[str, ModelFixture] = {
         slow=True,  # loading the pretrained encoder: about 8 s per fit, 30 s in all
     ),
     "ensemble_text": ModelFixture(
-        {"char_ngram_max": 4, "calibration_folds": 3, "class_thresholds": True},
+        {"char_ngram_max": 4, "calibration_folds": 2, "class_thresholds": True},
         lambda m, d: m.fit(sentiment_texts(d)),
         _texts,
         slow=True,  # four fits, and the encoder head when the extra is installed

@@ -103,6 +103,7 @@ class SentenceEncoder:
     sha256: str
     model: Any
     batch_size: int = 128
+    tuned: bool = False  # a fine-tuned copy kept inside an artifact (encoder_tuning.py)
     memo_size: int = 50_000
     _memo: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 

@@ -10,7 +10,8 @@ pass feeds both sparse heads; calibration and thresholds are shared, like every 
 
 The artifact is ``tfidf_linear``'s files plus ``heads.npz`` (the other heads' weights) and,
 when the encoder head is there, ``encoder.json`` (its name and weights' sha256, checked on
-load as ``encoder_text`` does).
+load as ``encoder_text`` does). When a GPU is there the encoder is first fine-tuned on the
+training texts (``fine_tune_encoder``); the tuned copy is saved under ``tuned_encoder/``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ from typing import Any
 import numpy as np
 
 from entertainai.analytics.encoder import DEFAULT_ENCODER, check_recorded, encoder_installed
+from entertainai.analytics.encoder_tuning import (
+    FineTuneConfig,
+    fine_tune,
+    load_tuned,
+    save_tuned,
+    should_fine_tune,
+)
 from entertainai.analytics.tfidf_linear import TfidfClassifier, TfidfConfig, fit_linear
 from entertainai.model import load_arrays, save_arrays
 
@@ -31,6 +39,7 @@ log = logging.getLogger(__name__)
 
 HEADS_FILE = "heads.npz"
 ENCODER_FILE = "encoder.json"
+TUNED_DIR = "tuned_encoder"
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,10 @@ class EnsembleTextConfig(TfidfConfig):
     encoder_head: bool = True
     encoder: str = DEFAULT_ENCODER
     encoder_C: float = 1.0  # the 384 dense inputs need more regularisation than the n-grams
+    # Fine-tune (a copy of) the encoder on the training texts first: auto = when a CUDA GPU is
+    # present, always, never (encoder_tuning.py). The tuned weights travel in the artifact.
+    fine_tune_encoder: str = "auto"
+    fine_tune_epochs: int = 1
 
 
 class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
@@ -71,10 +84,14 @@ class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
                 X, Y, self.multi_label_, c.C, c.class_weight, nb_weighting=True
             )
         self.encoder_ = None
+        tune = should_fine_tune(c.fine_tune_encoder)  # a bad mode fails with or without it
         if c.encoder_head and encoder_installed():
             from entertainai.analytics.encoder import load_encoder
 
             self.encoder_ = load_encoder(c.encoder)
+            if tune:
+                settings = FineTuneConfig(epochs=c.fine_tune_epochs, seed=c.seed)
+                self.encoder_ = fine_tune(self.encoder_, texts, Y, self.multi_label_, settings)
             E = self.encoder_.encode(texts)
             self.encoder_coef_, self.encoder_intercept_ = fit_linear(
                 E, Y, self.multi_label_, c.encoder_C, c.class_weight
@@ -109,7 +126,13 @@ class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
             arrays.update(
                 encoder_coef=self.encoder_coef_, encoder_intercept=self.encoder_intercept_
             )
-            record = {"name": self.encoder_.name, "sha256": self.encoder_.sha256}
+            if self.encoder_.tuned:
+                save_tuned(self.encoder_, directory / TUNED_DIR)
+            record = {
+                "name": self.encoder_.name,
+                "sha256": self.encoder_.sha256,
+                "tuned": self.encoder_.tuned,
+            }
             (directory / ENCODER_FILE).write_text(json.dumps(record, indent=2))
         save_arrays(directory / HEADS_FILE, **arrays)
 
@@ -123,7 +146,10 @@ class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
         if "encoder_coef" in arrays:
             record = json.loads((directory / ENCODER_FILE).read_text())
             # Raises EncoderUnavailable (an ArtifactError) naming the missing/different encoder.
-            self.encoder_ = check_recorded(record["name"], record["sha256"])
+            if record.get("tuned"):
+                self.encoder_ = load_tuned(directory / TUNED_DIR, record["name"], record["sha256"])
+            else:
+                self.encoder_ = check_recorded(record["name"], record["sha256"])
             self.encoder_coef_ = arrays["encoder_coef"]
             self.encoder_intercept_ = arrays["encoder_intercept"]
             if self.encoder_coef_.shape != (len(self.classes_), self.encoder_.dim):
