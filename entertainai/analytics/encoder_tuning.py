@@ -11,12 +11,10 @@ On 2 CPU cores a pass over 20k tweets costs about an hour, hence ``auto`` = GPU 
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -41,7 +39,7 @@ class FineTuneConfig:
     learning_rate: float = 2e-5
     max_seq_length: int = 128
     seed: int = 0
-    device: str | None = None  # None: CUDA when available, else the CPU
+    device: str | None = None  # None/"auto": CUDA when available, else the CPU
 
 
 def should_fine_tune(mode: str) -> bool:
@@ -66,9 +64,11 @@ def fine_tune(
     import torch
     import torch.nn.functional as F
 
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    cuda = device.startswith("cuda")
-    torch.manual_seed(config.seed)
+    from entertainai.torch_utils import autocast, autocast_dtype, seed_everything, select_device
+
+    device = select_device(config.device or "auto")
+    cuda = device.type == "cuda"
+    seed_everything(config.seed)
     model = copy.deepcopy(base.model).to(device)
     model.max_seq_length = config.max_seq_length
     head = torch.nn.Linear(base.dim, Y.shape[1]).to(device)
@@ -79,11 +79,7 @@ def fine_tune(
         ],
         fused=cuda,
     )
-    autocast: Any = (
-        torch.autocast("cuda", dtype=torch.bfloat16)
-        if cuda and torch.cuda.is_bf16_supported()
-        else contextlib.nullcontext()
-    )
+    precision = autocast_dtype(device)  # bf16 on a CUDA GPU that has it, else full precision
     targets = torch.as_tensor(Y, dtype=torch.float32, device=device)
     counts = Y.sum(axis=0).astype(np.float64)
     weights = torch.as_tensor(
@@ -100,7 +96,7 @@ def fine_tune(
                 k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v
                 for k, v in model.preprocess([texts[i] for i in rows]).items()
             }
-            with autocast:
+            with autocast(device, precision):
                 logits = head(model(features)["sentence_embedding"]).float()
             batch = targets[torch.as_tensor(rows, device=device)]
             if multi_label:
