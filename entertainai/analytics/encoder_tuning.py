@@ -42,11 +42,15 @@ class FineTuneConfig:
     device: str | None = None  # None/"auto": CUDA when available, else the CPU
 
 
-def should_fine_tune(mode: str) -> bool:
-    """``auto``: when a CUDA GPU is present; ``always``; ``never``."""
+def check_mode(mode: str) -> str:
     if mode not in FINE_TUNE_MODES:
         raise InputError(f"fine_tune_encoder must be one of {FINE_TUNE_MODES}, got {mode!r}")
-    if mode == "auto":
+    return mode
+
+
+def should_fine_tune(mode: str) -> bool:
+    """``auto``: when a CUDA GPU is present; ``always``; ``never``."""
+    if check_mode(mode) == "auto":
         import torch
 
         return bool(torch.cuda.is_available())

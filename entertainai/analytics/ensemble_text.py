@@ -27,6 +27,7 @@ import numpy as np
 from entertainai.analytics.encoder import DEFAULT_ENCODER, check_recorded, encoder_installed
 from entertainai.analytics.encoder_tuning import (
     FineTuneConfig,
+    check_mode,
     fine_tune,
     load_tuned,
     save_tuned,
@@ -64,6 +65,7 @@ class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
 
     def __init__(self, config: EnsembleTextConfig | None = None) -> None:
         super().__init__(config)
+        check_mode(self.config.fine_tune_encoder)  # before any fitting (or a Ray job) starts
         self.nb_coef_: np.ndarray | None = None
         self.nb_intercept_: np.ndarray | None = None
         self.encoder_: Any = None
@@ -84,7 +86,7 @@ class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
                 X, Y, self.multi_label_, c.C, c.class_weight, nb_weighting=True
             )
         self.encoder_ = None
-        tune = should_fine_tune(c.fine_tune_encoder)  # a bad mode fails with or without it
+        tune = should_fine_tune(c.fine_tune_encoder)
         if c.encoder_head and encoder_installed():
             from entertainai.analytics.encoder import load_encoder
 

@@ -91,3 +91,7 @@ def test_fine_tune_mode_auto_is_gpu_only_and_bad_modes_are_refused():
     assert should_fine_tune("always") and not should_fine_tune("never")
     with pytest.raises(InputError, match="fine_tune_encoder"):
         should_fine_tune("sometimes")
+    from entertainai.analytics.ensemble_text import EnsembleText
+
+    with pytest.raises(InputError, match="fine_tune_encoder"):  # at build time, before a fit
+        EnsembleText.from_params(fine_tune_encoder="sometimes")
