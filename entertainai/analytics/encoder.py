@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from entertainai.analytics.text_memo import TextRowMemo
 from entertainai.errors import ArtifactError
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def verify_weights(directory: Path, name: str = DEFAULT_ENCODER) -> str:
 class SentenceEncoder:
     """A loaded, verified encoder: ``encode(texts)`` -> (n, dim) unit-length float32 rows.
 
-    Rows of recent texts are kept (up to ``memo_size``, then the memo starts over): a
+    Rows of recent texts are kept (:mod:`entertainai.analytics.text_memo`, 50k texts): a
     cross-fitted classifier encodes each training text once, not once per fold.
     """
 
@@ -104,8 +105,7 @@ class SentenceEncoder:
     model: Any
     batch_size: int = 128
     tuned: bool = False  # a fine-tuned copy kept inside an artifact (encoder_tuning.py)
-    memo_size: int = 50_000
-    _memo: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _memo: TextRowMemo = field(default_factory=lambda: TextRowMemo(50_000), repr=False)
 
     @property
     def dim(self) -> int:
@@ -114,22 +114,17 @@ class SentenceEncoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dim), np.float32)
-        known = {t: self._memo[t] for t in texts if t in self._memo}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            rows = self.model.encode(
-                missing,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-            known.update(zip(missing, np.asarray(rows, np.float32), strict=True))
-            if len(self._memo) + len(missing) > self.memo_size:
-                self._memo.clear()
-            if len(missing) <= self.memo_size:
-                self._memo.update((t, known[t]) for t in missing)
-        return np.stack([known[t] for t in texts])
+        return self._memo.lookup(texts, self._encode)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        rows = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(rows, np.float32)
 
 
 _LOADED: dict[tuple[str, str], SentenceEncoder] = {}

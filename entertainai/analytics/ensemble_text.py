@@ -72,14 +72,9 @@ class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
         self.encoder_coef_: np.ndarray | None = None
         self.encoder_intercept_: np.ndarray | None = None
 
-    def _fit(
-        self, texts: list[str], Y: np.ndarray, val_texts: list[str], Y_val: np.ndarray
-    ) -> None:
+    def _fit_heads(self, X: Any, Y: np.ndarray, texts: list[str]) -> None:
+        super()._fit_heads(X, Y, texts)  # the softmax head, over the one TF-IDF pass
         c = self.config
-        X = self._fit_features(texts)  # one TF-IDF pass for both sparse heads
-        self.coef_, self.intercept_ = fit_linear(
-            X, Y, self.multi_label_, c.C, c.class_weight, nb_weighting=c.nb_weighting
-        )
         self.nb_coef_ = self.nb_intercept_ = None
         if c.nb_head:
             self.nb_coef_, self.nb_intercept_ = fit_linear(
@@ -99,9 +94,8 @@ class EnsembleText(TfidfClassifier[EnsembleTextConfig]):
                 E, Y, self.multi_label_, c.encoder_C, c.class_weight
             )
 
-    def _logits(self, texts: list[str]) -> np.ndarray:
-        X = self._features(texts)
-        heads = [np.asarray(X @ self.coef_.T, np.float64) + self.intercept_[None, :]]
+    def _head_logits(self, X: Any, texts: list[str]) -> np.ndarray:
+        heads = [super()._head_logits(X, texts)]
         if self.nb_coef_ is not None and self.nb_intercept_ is not None:
             heads.append(np.asarray(X @ self.nb_coef_.T, np.float64) + self.nb_intercept_)
         if self.encoder_ is not None and self.encoder_coef_ is not None:

@@ -14,6 +14,7 @@ from typing import Any, Self
 import numpy as np
 
 from entertainai.analytics.text_data import LabelledTexts
+from entertainai.analytics.text_memo import TextRowMemo
 from entertainai.analytics.text_models import SENTIMENT_CLASSES, TextClassifier
 from entertainai.errors import InputError
 
@@ -36,8 +37,8 @@ def _vader() -> Any:
     return _VADER
 
 
-_MEMO: dict[str, np.ndarray] = {}
-_MEMO_SIZE = 100_000  # rows of 4 floats: ~20 MB at most
+_MEMO = TextRowMemo(100_000)  # rows of 4 floats: ~20 MB at most
+_KEYS = ("compound", "pos", "neu", "neg")
 
 
 def lexicon_scores(texts: Sequence[str]) -> np.ndarray:
@@ -46,18 +47,17 @@ def lexicon_scores(texts: Sequence[str]) -> np.ndarray:
     Recent texts' rows are memoised (VADER costs ~1.5 ms a text): a cross-fitted classifier
     scores each training text once, not once per fold.
     """
+    if len(texts) == 0:
+        return np.zeros((0, 4), np.float32)
+    return _MEMO.lookup(texts, _vader_rows)
+
+
+def _vader_rows(texts: list[str]) -> np.ndarray:
     analyzer = _vader()
-    keys = ("compound", "pos", "neu", "neg")
-    known = {t: _MEMO[t] for t in texts if t in _MEMO}
-    missing = [t for t in dict.fromkeys(texts) if t not in known]
-    for text in missing:
-        scores = analyzer.polarity_scores(text)
-        known[text] = np.array([scores[k] for k in keys], np.float32)
-    if len(_MEMO) + len(missing) > _MEMO_SIZE:
-        _MEMO.clear()
-    if len(missing) <= _MEMO_SIZE:
-        _MEMO.update((t, known[t]) for t in missing)
-    return np.array([known[t] for t in texts], np.float32).reshape(len(texts), 4)
+    return np.array(
+        [[scores[k] for k in _KEYS] for scores in map(analyzer.polarity_scores, texts)],
+        np.float32,
+    )
 
 
 class LexiconSentiment(TextClassifier[LexiconConfig]):

@@ -261,9 +261,9 @@ class TextClassifier(Model[ConfigT]):
             rest = np.setdiff1d(np.arange(len(data)), rows)
             part = type(self)(self.config)
             part.classes_, part.multi_label_ = self.classes_, self.multi_label_
-            held = data.subset(rows)
-            part._fit(data.subset(rest).texts, Y[rest], held.texts, Y[rows])
-            logits[rows] = part._logits(held.texts)
+            # No validation texts for the fold's fit: the held-out fold must stay unseen.
+            part._fit(data.subset(rest).texts, Y[rest], [], Y[:0])
+            logits[rows] = part._logits(data.subset(rows).texts)
         self._fit(data.texts, Y, [], Y[:0])
         self._calibrate(logits, Y)
         self.fitted_ = True

@@ -218,13 +218,20 @@ class TfidfClassifier(TextClassifier[TfidfConfigT]):
         c = self.config
         if c.class_weight not in ("balanced", "none"):
             raise InputError(f"class_weight must be 'balanced' or 'none', got {c.class_weight!r}")
-        X = self._fit_features(texts)
+        self._fit_heads(self._fit_features(texts), Y, texts)
+
+    def _fit_heads(self, X: Any, Y: np.ndarray, texts: list[str]) -> None:
+        """Fit the linear model over the features (``texts``: for a head with inputs of its
+        own, as the ensemble's encoder head)."""
+        c = self.config
         self.coef_, self.intercept_ = fit_linear(
             X, Y, self.multi_label_, c.C, c.class_weight, nb_weighting=c.nb_weighting
         )
 
     def _logits(self, texts: list[str]) -> np.ndarray:
-        X = self._features(texts)
+        return self._head_logits(self._features(texts), texts)
+
+    def _head_logits(self, X: Any, texts: list[str]) -> np.ndarray:
         return np.asarray(X @ self.coef_.T, np.float64) + self.intercept_[None, :]
 
     def _n_features(self) -> int:

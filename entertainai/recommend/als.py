@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from entertainai.errors import InputError
-from entertainai.recommend.base import Recommender, zeroed_rows
+from entertainai.recommend.base import Recommender
 from entertainai.recommend.interactions import InteractionData
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,7 @@ class ALS(Recommender[ALSConfig]):
     kind = "als"
     Config = ALSConfig
     config: ALSConfig
+    user_arrays = ("user_factors_",)  # erased users' learned vectors go too
 
     def _fit(self, data: InteractionData) -> None:
         cfg = self.config
@@ -156,9 +157,6 @@ class ALS(Recommender[ALSConfig]):
             )
         self.user_factors_, self.item_factors_ = x, y
 
-    def _forget_rows(self, rows: np.ndarray) -> None:
-        # The erased users' learned vectors go too, not only their ids and history.
-        self.user_factors_ = zeroed_rows(self.user_factors_, rows)
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T

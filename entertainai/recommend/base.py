@@ -60,6 +60,8 @@ class Recommender(Model[ConfigT]):
     predicts_ratings: bool = False
     #: whether fitting needs words in the catalogue's texts (titles, descriptions, tags)
     needs_catalogue_text: bool = False
+    #: per-user arrays learned from the users' data, zeroed when a user is erased
+    user_arrays: tuple[str, ...] = ()
 
     def fit(self, data: InteractionData) -> Self:
         self._prepare(data)
@@ -223,7 +225,13 @@ class Recommender(Model[ConfigT]):
         return len(rows)
 
     def _forget_rows(self, rows: np.ndarray) -> None:
-        """Clear per-user state beyond ``seen_`` (factors, profiles) at these rows."""
+        """Clear per-user state beyond ``seen_`` at these rows: every array the model names in
+        ``user_arrays`` (learned factors, tower outputs) gets those rows zeroed, as a copy
+        (loaded arrays may be read-only or shared with a sibling model)."""
+        for name in self.user_arrays:
+            out = getattr(self, name).copy()
+            out[rows] = 0
+            setattr(self, name, out)
 
     # ---- persistence -----------------------------------------------------------------------
 
@@ -321,10 +329,3 @@ def create(kind: str, **params: Any) -> Recommender[Any]:
     """A new, unfitted recommender of ``kind`` with hyperparameters ``params``."""
     return recommender_class(kind).from_params(**params)
 
-
-def zeroed_rows(array: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """A copy of ``array`` with ``rows`` zeroed: what an erased user's learned vector becomes
-    (a copy, because loaded arrays may be read-only or shared with a sibling model)."""
-    out = array.copy()
-    out[rows] = 0
-    return out

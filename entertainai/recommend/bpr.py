@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from entertainai.errors import InputError
-from entertainai.recommend.base import Recommender, zeroed_rows
+from entertainai.recommend.base import Recommender
 from entertainai.recommend.interactions import InteractionData
 from entertainai.torch_utils import (
     TorchTraining,
@@ -120,6 +120,7 @@ class BPR(TorchTraining, Recommender[BPRConfig]):
     kind = "bpr"
     Config = BPRConfig
     config: BPRConfig
+    user_arrays = ("user_factors_",)  # erased users' learned vectors go too
 
     # ---- training, one worker's view -------------------------------------------------------
 
@@ -198,9 +199,6 @@ class BPR(TorchTraining, Recommender[BPRConfig]):
         self.loss_history_ = [record["loss"] for record in history]
         self._adopt(module)
 
-    def _forget_rows(self, rows: np.ndarray) -> None:
-        # The erased users' learned vectors go too, not only their ids and history.
-        self.user_factors_ = zeroed_rows(self.user_factors_, rows)
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T + self.item_bias_[None, :]

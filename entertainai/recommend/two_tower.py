@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from entertainai.errors import ArtifactError, InputError
-from entertainai.recommend.base import Recommender, zeroed_rows
+from entertainai.recommend.base import Recommender
 from entertainai.recommend.catalogue import Catalogue
 from entertainai.recommend.interactions import InteractionData
 from entertainai.torch_utils import (
@@ -228,6 +228,7 @@ class TwoTower(TorchTraining, Recommender[TwoTowerConfig]):
     kind = "two_tower"
     Config = TwoTowerConfig
     config: TwoTowerConfig
+    user_arrays = ("user_vectors_",)  # erased users' learned vectors go too
     _tables: tuple[weakref.ref[InteractionData], torch.device, TrainingTables] | None = None
 
     # ---- training, one worker's view -------------------------------------------------------
@@ -398,9 +399,6 @@ class TwoTower(TorchTraining, Recommender[TwoTowerConfig]):
         self._tables = None  # free the (possibly GPU) training tables
         self._adopt(module, data)
 
-    def _forget_rows(self, rows: np.ndarray) -> None:
-        # The erased users' learned vectors go too, not only their ids and history.
-        self.user_vectors_ = zeroed_rows(self.user_vectors_, rows)
 
     def _user_scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_vectors_[users] @ self.item_vectors_.T

@@ -56,7 +56,7 @@ def test_fine_tuning_separates_the_labels_and_leaves_the_shared_encoder_alone():
     y = Y.argmax(axis=1)
     assert tuned.tuned and not base.tuned
     assert separation(after, y) > 2 * separation(before, y)
-    base._memo.clear()  # the shared encoder's own weights, not its memo, must be unchanged
+    base._memo.rows.clear()  # the shared encoder's own weights, not its memo, must be unchanged
     np.testing.assert_allclose(base.encode(data.texts), before, atol=1e-5)
 
 
